@@ -1,0 +1,65 @@
+"""Django admin of user roles (用户角色), also editable inline on the user page."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import Profile
+
+User = get_user_model()
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "unit", "bank", "phone")
+    list_select_related = ("user", "unit", "bank")
+    list_filter = ("role", "unit", "bank")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "phone")
+    autocomplete_fields = ("user",)
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    max_num = 1
+    fields = ("role", "unit", "bank", "phone")
+    verbose_name = "用户角色"
+    verbose_name_plural = "用户角色"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin with the portal role, unit and bank on the same page."""
+
+    inlines = (ProfileInline,)
+    list_display = (*DjangoUserAdmin.list_display, "role", "scope")
+    list_select_related = ("profile__unit", "profile__bank")
+    list_filter = (*DjangoUserAdmin.list_filter, "profile__role")
+
+    def get_inlines(self, request, obj):
+        # The role is set on the second step, once the user exists.
+        return self.inlines if obj is not None else ()
+
+    @admin.display(description="角色", ordering="profile__role")
+    def role(self, obj) -> str:
+        profile = _profile_or_none(obj)
+        return profile.get_role_display() if profile else "—"
+
+    @admin.display(description="所属单位/银行")
+    def scope(self, obj) -> str:
+        profile = _profile_or_none(obj)
+        scope = (profile.unit or profile.bank) if profile else None
+        return str(scope) if scope else "—"
+
+
+def _profile_or_none(user) -> Profile | None:
+    """The user's profile, or ``None``; with ``select_related`` this never queries."""
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        return None

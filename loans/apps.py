@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LoansConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "loans"
+    verbose_name = "贷款业务"

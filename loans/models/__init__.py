@@ -1,0 +1,19 @@
+from .applications import Application, ApplicationEvent, EligibilityCheck, Opinion
+from .loans import FollowUp, Loan, Repayment
+from .parties import Applicant, Bank, Enterprise, Unit
+from .program import Program
+
+__all__ = [
+    "Applicant",
+    "Application",
+    "ApplicationEvent",
+    "Bank",
+    "EligibilityCheck",
+    "Enterprise",
+    "FollowUp",
+    "Loan",
+    "Opinion",
+    "Program",
+    "Repayment",
+    "Unit",
+]

@@ -1,0 +1,212 @@
+"""The pre-loan checks (贷前资格审查) of SPEC.md, computed rule by rule and stored.
+
+Each check returns pass or fail with a Chinese reason that the reviewer reads. A failed
+check blocks recommendation and consent until a staff member writes an override reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.scoping import STAFF_ROLES, role_of
+from gonghui.errors import DomainError
+from loans.choices import CheckRule, LoanStatus
+from loans.models import Application, EligibilityCheck, Loan
+from loans.services.rules import add_months, amount_limit
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    rule: str
+    passed: bool
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return CheckRule(self.rule).label
+
+
+def is_excluded_industry(*, excluded: list[str], section: str, code: str) -> str | None:
+    """The exclusion entry that matches an industry (section letter or code prefix), if any."""
+    for entry in excluded:
+        entry = str(entry).strip().upper()
+        if not entry:
+            continue
+        if entry.isalpha() and entry == section:
+            return entry
+        if not entry.isalpha() and code and code.startswith(entry):
+            return entry
+    return None
+
+
+def check_union_membership(application: Application) -> CheckResult:
+    applicant, program = application.applicant, application.program
+    if not program.require_union_membership:
+        return CheckResult(CheckRule.UNION_MEMBERSHIP, True, "本项目不要求工会会员资格")
+    if applicant.is_union_member and applicant.union_name.strip():
+        return CheckResult(
+            CheckRule.UNION_MEMBERSHIP, True, f"申请人为工会会员，所属工会：{applicant.union_name}"
+        )
+    if applicant.is_union_member:
+        return CheckResult(
+            CheckRule.UNION_MEMBERSHIP, False, "申请人未填写所属工会，无法核实会员资格"
+        )
+    return CheckResult(CheckRule.UNION_MEMBERSHIP, False, "申请人不是工会会员")
+
+
+def check_enterprise_age(application: Application, *, as_of: date) -> CheckResult:
+    enterprise, program = application.enterprise, application.program
+    years = program.max_enterprise_age_years
+    earliest = add_months(as_of, -12 * years)
+    licence = enterprise.licence_date
+    if licence > as_of:
+        return CheckResult(
+            CheckRule.ENTERPRISE_AGE, False, f"营业执照日期{licence.isoformat()}晚于申请日期"
+        )
+    if licence < earliest:
+        return CheckResult(
+            CheckRule.ENTERPRISE_AGE,
+            False,
+            f"企业成立于{licence.isoformat()}，超过{years}年（须在{earliest.isoformat()}之后成立）",
+        )
+    return CheckResult(
+        CheckRule.ENTERPRISE_AGE, True, f"企业成立于{licence.isoformat()}，在{years}年以内"
+    )
+
+
+def check_jobs(application: Application) -> CheckResult:
+    employees, minimum = application.enterprise.employees, application.program.min_jobs
+    if employees >= minimum:
+        return CheckResult(CheckRule.JOBS, True, f"企业职工{employees}人，不少于{minimum}人")
+    return CheckResult(CheckRule.JOBS, False, f"企业职工{employees}人，少于{minimum}人")
+
+
+def check_industry(application: Application) -> CheckResult:
+    enterprise = application.enterprise
+    match = is_excluded_industry(
+        excluded=application.program.excluded_industries,
+        section=enterprise.industry_section,
+        code=enterprise.industry_code,
+    )
+    industry = enterprise.get_industry_section_display()
+    if enterprise.industry_code:
+        industry = f"{industry}（{enterprise.industry_code}）"
+    if match:
+        return CheckResult(
+            CheckRule.EXCLUDED_INDUSTRY, False, f"所属行业{industry}属于不予贴息行业（{match}）"
+        )
+    return CheckResult(CheckRule.EXCLUDED_INDUSTRY, True, f"所属行业{industry}不在限制范围内")
+
+
+def check_amount(application: Application) -> CheckResult:
+    limit = amount_limit(program=application.program, borrower_class=application.borrower_class)
+    label = application.get_borrower_class_display()
+    if application.amount <= limit:
+        return CheckResult(
+            CheckRule.AMOUNT_LIMIT, True, f"申请{application.amount}元，未超过{label}限额{limit}元"
+        )
+    return CheckResult(
+        CheckRule.AMOUNT_LIMIT,
+        False,
+        f"申请{application.amount}元，超过{label}限额{limit}元，"
+        f"超出的{application.amount - limit}元不予贴息",
+    )
+
+
+def check_no_active_loan(application: Application, *, as_of: date) -> CheckResult:
+    """No other program loan of the applicant still running on the application date.
+
+    A loan maturing within a month of the application does not block: that is the one a
+    renewal (续贷) replaces, and renewals are applied for in the maturity month.
+    """
+    other = (
+        Loan.objects.filter(
+            application__applicant_id=application.applicant_id,
+            status=LoanStatus.ACTIVE,
+            maturity_on__gt=add_months(as_of, 1),
+        )
+        .exclude(application_id=application.pk)
+        .select_related("program")
+        .first()
+    )
+    if other is None:
+        return CheckResult(CheckRule.NO_ACTIVE_LOAN, True, "申请人无其他未结清的项目贷款")
+    return CheckResult(
+        CheckRule.NO_ACTIVE_LOAN,
+        False,
+        f"申请人在{other.program}有未结清贷款（合同{other.contract_number}，"
+        f"{other.maturity_on.isoformat()}到期）",
+    )
+
+
+def run_pre_loan_checks(
+    application: Application, *, as_of: date | None = None
+) -> list[CheckResult]:
+    """Every pre-loan check of the application, in the order the reviewer reads them."""
+    as_of = as_of or application.applied_on
+    return [
+        check_union_membership(application),
+        check_enterprise_age(application, as_of=as_of),
+        check_jobs(application),
+        check_industry(application),
+        check_amount(application),
+        check_no_active_loan(application, as_of=as_of),
+    ]
+
+
+@transaction.atomic
+def store_pre_loan_checks(application: Application) -> list[EligibilityCheck]:
+    """Recompute and store the checks; an override survives only while its check still fails."""
+    now = timezone.now()
+    existing = {c.rule: c for c in application.checks.all()}
+    stored = []
+    for result in run_pre_loan_checks(application):
+        check = existing.get(result.rule) or EligibilityCheck(
+            application=application, rule=result.rule
+        )
+        check.passed, check.reason, check.checked_at = result.passed, result.reason, now
+        if result.passed:
+            check.override_reason, check.overridden_by, check.overridden_at = "", None, None
+        check.save()
+        stored.append(check)
+    return stored
+
+
+def unsatisfied_checks(application: Application) -> list[EligibilityCheck]:
+    """The stored checks that failed and have no override reason."""
+    return [c for c in application.checks.all() if not c.is_satisfied]
+
+
+@transaction.atomic
+def override_check(*, application: Application, rule: str, reason: str, user) -> EligibilityCheck:
+    """Let a failed check pass on a written reason by union staff of the application's scope."""
+    from accounts.scoping import in_scope
+
+    if role_of(user) not in STAFF_ROLES or not in_scope(user, application):
+        raise DomainError("permission_denied", "只有本单位或市总工会经办人可以例外通过贷前审查")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError.for_field(
+            "override_reason", "override_reason_required", "请填写例外通过理由"
+        )
+    check = (
+        EligibilityCheck.objects.select_for_update()
+        .filter(application=application, rule=rule)
+        .first()
+    )
+    if check is None:
+        raise DomainError.for_field("rule", "check_not_run", "该审查项目尚未审查")
+    if check.passed:
+        raise DomainError.for_field(
+            "rule", "check_already_passed", "该审查项目已通过，无需例外处理"
+        )
+    check.override_reason, check.overridden_by, check.overridden_at = reason, user, timezone.now()
+    check.save(update_fields=["override_reason", "overridden_by", "overridden_at"])
+    application.events.create(
+        action="override_check", actor=user, note=f"{check.get_rule_display()}：{reason}"
+    )
+    return check

@@ -1,0 +1,34 @@
+"""Django admin of the county quotas (任务分配) and their reallocations (任务调剂)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from accounts.admin_scoping import ScopedModelAdmin
+from quotas.models import Quota, Reallocation
+
+
+@admin.register(Quota)
+class QuotaAdmin(ScopedModelAdmin):
+    list_display = ("program", "unit", "task_amount")
+    list_select_related = ("program", "unit")
+    list_filter = ("program", "unit__city")
+    search_fields = ("unit__name", "unit__code", "program__name")
+    autocomplete_fields = ("program", "unit")
+
+
+@admin.register(Reallocation)
+class ReallocationAdmin(ScopedModelAdmin):
+    list_display = ("program", "from_unit", "to_unit", "amount", "reallocated_on", "created_by")
+    list_select_related = ("program", "from_unit", "to_unit", "created_by")
+    list_filter = ("program",)
+    search_fields = ("from_unit__name", "to_unit__name", "reason")
+    date_hierarchy = "reallocated_on"
+    autocomplete_fields = ("program", "from_unit", "to_unit")
+    # The person who records the reallocation is its 经办人.
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
