@@ -30,7 +30,7 @@ from loans.models import (
     Unit,
 )
 from loans.services.identity import validate_credit_code, validate_mobile, validate_resident_id
-from loans.services.rules import split_principal
+from loans.services.rules import check_maturity, check_rate_within_cap, split_principal
 
 
 def mask_mobile(mobile: str) -> str:
@@ -474,7 +474,8 @@ class ApplicationEventAdmin(ScopedModelAdmin):
 
 
 class LoanAdminForm(forms.ModelForm):
-    """Splits the principal with the program's rule whenever the principal can change."""
+    """Applies the loan rules of the services: the application's program, unit and bank,
+    the rate cap of the channel, the term, and the principal split."""
 
     def clean(self):
         cleaned = super().clean()
@@ -483,6 +484,33 @@ class LoanAdminForm(forms.ModelForm):
         principal = cleaned.get("principal")
         if application is None or program is None or principal is None:
             return cleaned
+        for field in ("program", "unit", "bank"):
+            if field in cleaned and getattr(application, f"{field}_id") != getattr(
+                cleaned[field], "pk", None
+            ):
+                self.add_error(field, "须与所属申请一致")
+        checks = []
+        if cleaned.get("review_channel") and cleaned.get("annual_rate") is not None:
+            checks.append(
+                lambda: check_rate_within_cap(
+                    program=program,
+                    review_channel=cleaned["review_channel"],
+                    annual_rate=cleaned["annual_rate"],
+                )
+            )
+        if cleaned.get("disbursed_on") and cleaned.get("maturity_on"):
+            checks.append(
+                lambda: check_maturity(
+                    program=program,
+                    disbursed_on=cleaned["disbursed_on"],
+                    maturity_on=cleaned["maturity_on"],
+                )
+            )
+        for check in checks:
+            try:
+                check()
+            except DomainError as exc:
+                add_domain_error(self, exc)
         is_new = self.instance._state.adding
         if is_new or {"application", "program", "principal"} & set(self.changed_data):
             try:

@@ -1,10 +1,9 @@
 """County quotas (任务数) and the reallocations (调剂) that adjust them."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from gonghui.money import MONEY_DIGITS, MONEY_PLACES
+from gonghui.fields import money_field, user_field
 
 
 class Quota(models.Model):
@@ -16,8 +15,8 @@ class Quota(models.Model):
     unit = models.ForeignKey(
         "loans.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="quotas"
     )
-    task_amount = models.DecimalField(
-        "贷款任务数（元）", max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
+    task_amount = money_field(
+        "贷款任务数（元）",
     )
 
     class Meta:
@@ -60,14 +59,12 @@ class Reallocation(models.Model):
     to_unit = models.ForeignKey(
         "loans.Unit", verbose_name="调入单位", on_delete=models.PROTECT, related_name="+"
     )
-    amount = models.DecimalField(
-        "调剂金额（元）", max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
+    amount = money_field(
+        "调剂金额（元）",
     )
     reallocated_on = models.DateField("调剂日期")
     reason = models.TextField("调剂原因")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = user_field("经办人", optional=False)
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     class Meta:

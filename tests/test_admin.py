@@ -385,13 +385,16 @@ def test_loan_principal_split_is_computed(admin_client, world):
     assert loan.leveraged_amount == Decimal("450000.00") - limit
 
 
-def test_loan_add_computes_split_and_records_creator(admin_client, admin_user, world):
-    application = world.add_loans(1)[0].application
+def _loan_form(application, **overrides) -> dict:
+    """The admin's add-loan form for a second loan of ``application``, with empty inlines.
+
+    The application's first loan is still active, so this one is recorded as closed.
+    """
     data = {
         "application": application.pk,
-        "program": world.program.pk,
-        "unit": world.units[0].pk,
-        "bank": world.bank.pk,
+        "program": application.program_id,
+        "unit": application.unit_id,
+        "bank": application.bank_id,
         "contract_number": "HT-NEW",
         "principal": "200000.00",
         "annual_rate": "4.5",
@@ -403,8 +406,8 @@ def test_loan_add_computes_split_and_records_creator(admin_client, admin_user, w
         "new_union_members": "1",
         "status": LoanStatus.RENEWED,
         "settled_on": "2021-08-01",
+        **overrides,
     }
-    # The application's first loan is still active, so this one is recorded as closed.
     for prefix in ("repayments", "follow_ups"):
         data.update(
             {
@@ -414,13 +417,30 @@ def test_loan_add_computes_split_and_records_creator(admin_client, admin_user, w
                 f"{prefix}-MAX_NUM_FORMS": "1000",
             }
         )
-    response = admin_client.post(_url(Loan, "add"), data)
+    return data
+
+
+def test_loan_add_computes_split_and_records_creator(admin_client, admin_user, world):
+    application = world.add_loans(1)[0].application
+    response = admin_client.post(_url(Loan, "add"), _loan_form(application))
     assert response.status_code == 302, _errors(response)
 
     loan = Loan.objects.get(contract_number="HT-NEW")
     assert loan.subsidised_principal == Decimal("200000.00")
     assert loan.leveraged_amount == Decimal("0")
     assert loan.created_by == admin_user
+
+
+def test_loan_admin_applies_the_rate_cap_and_the_application(admin_client, world):
+    application = world.add_loans(1)[0].application
+    other_unit = next(u for u in world.units if u.pk != application.unit_id)
+    data = _loan_form(application, unit=other_unit.pk, annual_rate="5.81")
+    response = admin_client.post(_url(Loan, "add"), data)
+    assert response.status_code == 200
+    form_errors = response.context["adminform"].form.errors
+    assert "unit" in form_errors
+    assert "annual_rate" in form_errors
+    assert not Loan.objects.filter(contract_number="HT-NEW").exists()
 
 
 def test_user_page_edits_profile_inline(admin_client, world):

@@ -1,11 +1,10 @@
 """The 附件2 application, its opinions, its stored pre-loan checks and its timeline."""
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from gonghui.money import MONEY_DIGITS, MONEY_PLACES, RATE_DIGITS, RATE_PLACES
+from gonghui.fields import money_field, rate_field, user_field
 from loans.choices import (
     ApplicationChannel,
     ApplicationStatus,
@@ -62,8 +61,8 @@ class Application(models.Model):
     borrower_class = models.CharField(
         "借款人类别", max_length=20, choices=BorrowerClass.choices, default=BorrowerClass.GENERAL
     )
-    amount = models.DecimalField(
-        "申请贷款金额（元）", max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
+    amount = money_field(
+        "申请贷款金额（元）",
     )
     term_months = models.PositiveSmallIntegerField(
         "贷款期限（月）", default=12, validators=[MinValueValidator(1), MaxValueValidator(60)]
@@ -78,17 +77,13 @@ class Application(models.Model):
     review_channel = models.CharField(
         "审核方式", max_length=8, choices=ReviewChannel.choices, blank=True
     )
-    approved_amount = models.DecimalField(
+    approved_amount = money_field(
         "银行审批金额（元）",
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
         null=True,
         blank=True,
     )
-    approved_rate = models.DecimalField(
+    approved_rate = rate_field(
         "银行审批年利率（%）",
-        max_digits=RATE_DIGITS,
-        decimal_places=RATE_PLACES,
         null=True,
         blank=True,
     )
@@ -97,24 +92,15 @@ class Application(models.Model):
     decided_at = models.DateTimeField("银行审批时间", null=True, blank=True)
 
     # The union's consent to a bank-online loan, with the subsidy it agreed to.
-    consent_subsidy_amount = models.DecimalField(
+    consent_subsidy_amount = money_field(
         "同意贴息金额（元）",
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
         null=True,
         blank=True,
     )
     consented_at = models.DateTimeField("工会同意时间", null=True, blank=True)
 
     status_changed_at = models.DateTimeField("状态变更时间", auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="录入人",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
+    created_by = user_field("录入人")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -187,9 +173,7 @@ class Opinion(models.Model):
     )
     kind = models.CharField("意见类别", max_length=16, choices=OpinionKind.choices)
     text = models.TextField("意见")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="填写人", on_delete=models.PROTECT, related_name="+"
-    )
+    author = user_field("填写人", optional=False)
     created_at = models.DateTimeField("填写时间", auto_now=True)
 
     class Meta:
@@ -226,14 +210,7 @@ class EligibilityCheck(models.Model):
     passed = models.BooleanField("是否通过")
     reason = models.CharField("说明", max_length=300)
     override_reason = models.TextField("例外通过理由", blank=True)
-    overridden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="例外批准人",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
+    overridden_by = user_field("例外批准人")
     overridden_at = models.DateTimeField("例外批准时间", null=True, blank=True)
     checked_at = models.DateTimeField("审查时间")
 
@@ -280,14 +257,7 @@ class ApplicationEvent(models.Model):
     to_status = models.CharField(
         "新状态", max_length=20, choices=ApplicationStatus.choices, blank=True
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="操作人",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
+    actor = user_field("操作人")
     note = models.TextField("说明", blank=True)
     created_at = models.DateTimeField("时间", auto_now_add=True)
 

@@ -2,19 +2,12 @@
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from gonghui.money import MONEY_DIGITS, MONEY_PLACES, RATE_DIGITS, RATE_PLACES
+from gonghui.fields import money_field, rate_field, user_field
 from loans.choices import LoanStatus, LoanType, OperatingStatus, ReviewChannel
-
-
-def _money(verbose_name: str, **kwargs) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs
-    )
 
 
 class Loan(models.Model):
@@ -39,12 +32,10 @@ class Loan(models.Model):
         "loans.Bank", verbose_name="放贷银行", on_delete=models.PROTECT, related_name="loans"
     )
     contract_number = models.CharField("合同编号", max_length=64)
-    principal = _money("贷款金额（元）")
-    subsidised_principal = _money("贴息本金（元）")
-    leveraged_amount = _money("拉动贷款金额（元）", default=Decimal("0"))
-    annual_rate = models.DecimalField(
-        "年利率（%）", max_digits=RATE_DIGITS, decimal_places=RATE_PLACES
-    )
+    principal = money_field("贷款金额（元）")
+    subsidised_principal = money_field("贴息本金（元）")
+    leveraged_amount = money_field("拉动贷款金额（元）", default=Decimal("0"))
+    annual_rate = rate_field("年利率（%）")
     review_channel = models.CharField("审核方式", max_length=8, choices=ReviewChannel.choices)
     loan_type = models.CharField("贷款类型", max_length=12, choices=LoanType.choices)
     disbursed_on = models.DateField("放款日期")
@@ -63,14 +54,7 @@ class Loan(models.Model):
         "状态", max_length=8, choices=LoanStatus.choices, default=LoanStatus.ACTIVE
     )
     settled_on = models.DateField("结清日期", null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="录入人",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
+    created_by = user_field("录入人")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -158,17 +142,10 @@ class Repayment(models.Model):
         Loan, verbose_name="贷款", on_delete=models.PROTECT, related_name="repayments"
     )
     repaid_on = models.DateField("还款日期")
-    principal_amount = _money("归还本金（元）")
-    interest_amount = _money("实收利息（元）", default=Decimal("0"))
+    principal_amount = money_field("归还本金（元）")
+    interest_amount = money_field("实收利息（元）", default=Decimal("0"))
     note = models.CharField("备注", max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="录入人",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
+    created_by = user_field("录入人")
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     class Meta:
@@ -208,14 +185,7 @@ class FollowUp(models.Model):
     jobs = models.PositiveIntegerField("带动就业人数")
     insured_employees = models.PositiveIntegerField("缴纳社保职工人数")
     note = models.TextField("跟踪情况", blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="跟踪人",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
+    recorded_by = user_field("跟踪人")
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     class Meta:

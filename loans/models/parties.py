@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
-from gonghui.money import MONEY_DIGITS, MONEY_PLACES
+from gonghui.fields import money_field
 from loans.choices import (
     PRIMARY_SECTIONS,
     SECONDARY_SECTIONS,
@@ -135,9 +135,7 @@ class Enterprise(models.Model):
         "行业代码", max_length=4, blank=True, help_text="GB/T 4754 四位行业小类代码，如 8051"
     )
     is_emerging = models.BooleanField("新兴产业", default=False)
-    annual_output = models.DecimalField(
-        "年产值（元）", max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal("0")
-    )
+    annual_output = money_field("年产值（元）", default=Decimal("0"))
     situation = models.TextField("企业基本状况", blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)

@@ -7,14 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from gonghui.money import (
-    MONEY_DIGITS,
-    MONEY_PLACES,
-    PERCENT_DIGITS,
-    PERCENT_PLACES,
-    RATE_DIGITS,
-    RATE_PLACES,
-)
+from gonghui.fields import bounded_rate_field, money_field, percent_field
 from loans.choices import (
     DEFAULT_EXCLUDED_INDUSTRIES,
     BorrowerClass,
@@ -35,36 +28,9 @@ def default_premium_loan_types() -> list[str]:
     return []
 
 
-def _money(verbose_name: str, default: str, **kwargs) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name,
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
-        default=Decimal(default),
-        validators=[MinValueValidator(Decimal("0"))],
-        **kwargs,
-    )
-
-
-def _percent(verbose_name: str, default: str, **kwargs) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name,
-        max_digits=PERCENT_DIGITS,
-        decimal_places=PERCENT_PLACES,
-        default=Decimal(default),
-        validators=[MinValueValidator(Decimal("0"))],
-        **kwargs,
-    )
-
-
-def _rate(verbose_name: str, default: str, **kwargs) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name,
-        max_digits=RATE_DIGITS,
-        decimal_places=RATE_PLACES,
-        default=Decimal(default),
-        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
-        **kwargs,
+def _money(verbose_name: str, default: str) -> models.DecimalField:
+    return money_field(
+        verbose_name, default=Decimal(default), validators=[MinValueValidator(Decimal("0"))]
     )
 
 
@@ -96,8 +62,8 @@ class Program(models.Model):
     term_months = models.PositiveSmallIntegerField(
         "贷款期限（月）", default=12, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
-    rate_cap_online = _rate("线上审核最高年利率（%）", "4.75")
-    rate_cap_offline = _rate("线下审核最高年利率（%）", "5.80")
+    rate_cap_online = bounded_rate_field("线上审核最高年利率（%）", "4.75")
+    rate_cap_offline = bounded_rate_field("线下审核最高年利率（%）", "5.80")
 
     limit_general = _money("一般职工贷款限额（元）", "300000.00")
     limit_model_worker = _money("劳模贷款限额（元）", "500000.00")
@@ -113,20 +79,20 @@ class Program(models.Model):
         help_text="国民经济行业门类字母或行业代码前缀，如 E、K、P、8051、9013、90",
     )
 
-    interest_share = _percent("贴息比例（%）", "100.00")
+    interest_share = percent_field("贴息比例（%）", "100.00")
     interest_loan_types = models.JSONField(
         "享受贴息的贷款类型", default=default_interest_loan_types, blank=True
     )
-    premium_rate = _rate("保费费率（%）", "0")
-    premium_share = _percent("保费补贴比例（%）", "0")
+    premium_rate = bounded_rate_field("保费费率（%）", "0")
+    premium_share = percent_field("保费补贴比例（%）", "0")
     premium_loan_types = models.JSONField(
         "享受保费补贴的贷款类型", default=default_premium_loan_types, blank=True
     )
 
     allocation_pool = _money("市总贴息补助资金（元）", "800000.00")
     provincial_amount = _money("省总补助资金（元）", "0.00")
-    floor_ratio = _percent("补助下限（完成率%）", "80.00")
-    cap_ratio = _percent("补助封顶（完成率%）", "120.00")
+    floor_ratio = percent_field("补助下限（完成率%）", "80.00")
+    cap_ratio = percent_field("补助封顶（完成率%）", "120.00")
 
     mobilise_deadline = models.DateField("动员摸底截止日", null=True, blank=True)
     recommend_deadline = models.DateField("推荐申报截止日", null=True, blank=True)
