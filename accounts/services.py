@@ -13,32 +13,16 @@ _ALL_APPS = ("loans", "quotas", "subsidies", "reports")
 _READ_ONLY = ("view",)
 _EDIT = ("view", "add", "change")
 
-# Model permissions per role: {app_label: {model_name or "*": actions}}. Deletion is granted
-# to nobody: financial rows are protected and corrections go through the services.
+# Model permissions per role: {app_label: {model_name or "*": actions}}. They open the admin
+# pages only: county staff, bank officers and managers read there, and their operational
+# writes go through the services (portal, bank API), which check the role themselves. City
+# staff configure programs, units, banks, quotas and correct applicants and enterprises
+# (the admin keeps operational records read-only for them too). Deletion is granted to
+# nobody: financial rows are protected and corrections go through the services.
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
-    Role.COUNTY_STAFF: {
-        "loans": {
-            "application": _EDIT,
-            "applicant": _EDIT,
-            "enterprise": _EDIT,
-            "opinion": _EDIT,
-            "eligibilitycheck": _EDIT,
-            "followup": _EDIT,
-            "*": _READ_ONLY,
-        },
-        "quotas": {"*": _READ_ONLY},
-        "reports": {"*": _READ_ONLY},
-    },
+    Role.COUNTY_STAFF: {app: {"*": _READ_ONLY} for app in ("loans", "quotas", "reports")},
     Role.CITY_STAFF: {app: {"*": _EDIT} for app in _ALL_APPS},
-    Role.BANK_OFFICER: {
-        "loans": {
-            "application": _EDIT,
-            "loan": _EDIT,
-            "repayment": _EDIT,
-            "*": _READ_ONLY,
-        },
-        "quotas": {"quota": _READ_ONLY},
-    },
+    Role.BANK_OFFICER: {"loans": {"*": _READ_ONLY}, "quotas": {"quota": _READ_ONLY}},
     Role.MANAGER: {app: {"*": _READ_ONLY} for app in _ALL_APPS},
 }
 

@@ -1,10 +1,12 @@
 """Django admin of the loan domain (贷款项目、单位、银行、申请人、企业、申请、贷款).
 
-Every changelist names the foreign keys it renders in ``list_select_related`` and its
-display methods read only those joined rows, so a page costs the same number of queries
-whatever the number of rows. Personal numbers (身份证号、手机号码) are masked in lists.
-Values that services compute (the application status, the loan's principal split) are
-read-only here: the admin calls the same rules instead of letting staff type them.
+The admin configures (programs, units, banks) and corrects master data (applicants,
+enterprises); operational records (applications and their opinions, checks and timeline,
+loans, repayments, follow-ups) are read-only here, since only the services apply their
+workflow and rules. Every changelist names the foreign keys it renders in
+``list_select_related`` and its display methods read only those joined rows, so a page
+costs the same number of queries whatever the number of rows. Personal numbers
+(身份证号、手机号码) are masked in lists.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from accounts.admin_scoping import ScopedModelAdmin
+from accounts.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
 from gonghui.errors import DomainError
 from loans.choices import LoanType
 from loans.models import (
@@ -30,7 +32,6 @@ from loans.models import (
     Unit,
 )
 from loans.services.identity import validate_credit_code, validate_mobile, validate_resident_id
-from loans.services.rules import check_maturity, check_rate_within_cap, split_principal
 
 
 def mask_mobile(mobile: str) -> str:
@@ -40,18 +41,6 @@ def mask_mobile(mobile: str) -> str:
         return f"{text[:3]}****{text[-4:]}"
     # Too short to be a real number: keep only the last 4 characters, like mask_resident_id.
     return "*" * max(len(text) - 4, 0) + text[-4:]
-
-
-def add_domain_error(form: forms.BaseForm, exc: DomainError) -> None:
-    """Attach a :class:`DomainError` to *form*: field messages where the field exists."""
-    attached = False
-    for field, messages in exc.field_errors.items():
-        if field in form.fields:
-            for message in messages:
-                form.add_error(field, message)
-            attached = True
-    if not attached:
-        form.add_error(None, exc.message)
 
 
 # The admin forms below carry no Meta: ModelAdmin.get_form() supplies the model and the
@@ -258,25 +247,21 @@ class EnterpriseAdmin(ScopedModelAdmin):
     readonly_fields = ("created_at", "updated_at")
 
 
-# --- applications ------------------------------------------------------------------------------
+# --- applications (read-only: the workflow services write them) ------------------------------
 
 
-class OpinionInline(admin.TabularInline):
+class OpinionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Opinion
-    extra = 0
-    fields = ("kind", "text", "author", "created_at")
-    readonly_fields = ("author", "created_at")
+    fields = ("kind", "text", "author", "written_at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
 
 
-class EligibilityCheckInline(admin.TabularInline):
-    """The stored pre-loan checks, as the reviewer saw them: view only."""
+class EligibilityCheckInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The stored pre-loan checks, as the reviewer saw them."""
 
     model = EligibilityCheck
-    extra = 0
-    can_delete = False
     fields = (
         "rule",
         "passed",
@@ -286,45 +271,23 @@ class EligibilityCheckInline(admin.TabularInline):
         "overridden_at",
         "checked_at",
     )
-    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("overridden_by")
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ApplicationEventInline(admin.TabularInline):
-    """The application's timeline: written by the workflow only."""
+class ApplicationEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The application's timeline."""
 
     model = ApplicationEvent
-    extra = 0
-    can_delete = False
     fields = ("created_at", "action", "from_status", "to_status", "actor", "note")
-    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Application)
-class ApplicationAdmin(ScopedModelAdmin):
+class ApplicationAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = (
         "reference",
         "applicant_name",
@@ -341,9 +304,6 @@ class ApplicationAdmin(ScopedModelAdmin):
     search_fields = ("reference", "applicant__name", "enterprise__name")
     search_help_text = "按申请编号、申请人姓名或企业名称搜索"
     date_hierarchy = "applied_on"
-    autocomplete_fields = ("applicant", "enterprise")
-    # The status moves only through the workflow service, never by editing the row.
-    readonly_fields = ("status", "status_changed_at", "created_by", "created_at", "updated_at")
     inlines = (OpinionInline, EligibilityCheckInline, ApplicationEventInline)
     fieldsets = (
         (
@@ -394,43 +354,21 @@ class ApplicationAdmin(ScopedModelAdmin):
     def applicant_name(self, obj: Application) -> str:
         return obj.applicant.name
 
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for instance in instances:
-            if isinstance(instance, Opinion):
-                # The one who writes or rewrites an opinion signs it.
-                instance.author = request.user
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance.delete()
-        formset.save_m2m()
-
 
 @admin.register(Opinion)
-class OpinionAdmin(ScopedModelAdmin):
-    list_display = ("application", "kind", "text_excerpt", "author", "created_at")
+class OpinionAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    list_display = ("application", "kind", "text_excerpt", "author", "written_at")
     list_select_related = ("application__applicant", "author")
     list_filter = ("kind",)
     search_fields = ("application__reference", "application__applicant__name", "text")
-    raw_id_fields = ("application",)
-    readonly_fields = ("author", "created_at")
 
     @admin.display(description="意见摘要")
     def text_excerpt(self, obj: Opinion) -> str:
         return obj.text if len(obj.text) <= 30 else f"{obj.text[:30]}…"
 
-    def save_model(self, request, obj, form, change):
-        obj.author = request.user
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(EligibilityCheck)
-class EligibilityCheckAdmin(ScopedModelAdmin):
+class EligibilityCheckAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = (
         "application",
         "rule",
@@ -443,7 +381,6 @@ class EligibilityCheckAdmin(ScopedModelAdmin):
     list_select_related = ("application__applicant", "overridden_by")
     list_filter = ("rule", "passed")
     search_fields = ("application__reference", "application__applicant__name")
-    raw_id_fields = ("application", "overridden_by")
 
     @admin.display(description="例外通过", boolean=True)
     def has_override(self, obj: EligibilityCheck) -> bool:
@@ -451,95 +388,27 @@ class EligibilityCheckAdmin(ScopedModelAdmin):
 
 
 @admin.register(ApplicationEvent)
-class ApplicationEventAdmin(ScopedModelAdmin):
-    """The timeline is an audit record: nobody adds, edits or deletes it by hand."""
-
+class ApplicationEventAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = ("created_at", "application", "action", "from_status", "to_status", "actor")
     list_select_related = ("application__applicant", "actor")
     list_filter = ("action", "to_status")
     search_fields = ("application__reference", "application__applicant__name", "action")
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# --- loans (read-only: the loan services write them) -----------------------------------------
 
 
-# --- loans -------------------------------------------------------------------------------------
-
-
-class LoanAdminForm(forms.ModelForm):
-    """Applies the loan rules of the services: the application's program, unit and bank,
-    the rate cap of the channel, the term, and the principal split."""
-
-    def clean(self):
-        cleaned = super().clean()
-        application = cleaned.get("application")
-        program = cleaned.get("program")
-        principal = cleaned.get("principal")
-        if application is None or program is None or principal is None:
-            return cleaned
-        for field in ("program", "unit", "bank"):
-            if field in cleaned and getattr(application, f"{field}_id") != getattr(
-                cleaned[field], "pk", None
-            ):
-                self.add_error(field, "须与所属申请一致")
-        checks = []
-        if cleaned.get("review_channel") and cleaned.get("annual_rate") is not None:
-            checks.append(
-                lambda: check_rate_within_cap(
-                    program=program,
-                    review_channel=cleaned["review_channel"],
-                    annual_rate=cleaned["annual_rate"],
-                )
-            )
-        if cleaned.get("disbursed_on") and cleaned.get("maturity_on"):
-            checks.append(
-                lambda: check_maturity(
-                    program=program,
-                    disbursed_on=cleaned["disbursed_on"],
-                    maturity_on=cleaned["maturity_on"],
-                )
-            )
-        for check in checks:
-            try:
-                check()
-            except DomainError as exc:
-                add_domain_error(self, exc)
-        is_new = self.instance._state.adding
-        if is_new or {"application", "program", "principal"} & set(self.changed_data):
-            try:
-                split = split_principal(
-                    program=program,
-                    borrower_class=application.borrower_class,
-                    principal=principal,
-                )
-            except DomainError as exc:
-                add_domain_error(self, exc)
-            else:
-                self.instance.subsidised_principal = split.subsidised
-                self.instance.leveraged_amount = split.leveraged
-        return cleaned
-
-
-class RepaymentInline(admin.TabularInline):
+class RepaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Repayment
-    extra = 0
     fields = ("repaid_on", "principal_amount", "interest_amount", "note", "created_by")
-    readonly_fields = ("created_by",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("created_by")
 
 
-class FollowUpInline(admin.TabularInline):
+class FollowUpInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = FollowUp
-    extra = 0
     fields = (
         "year",
         "quarter",
@@ -550,15 +419,13 @@ class FollowUpInline(admin.TabularInline):
         "note",
         "recorded_by",
     )
-    readonly_fields = ("recorded_by",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("recorded_by")
 
 
 @admin.register(Loan)
-class LoanAdmin(ScopedModelAdmin):
-    form = LoanAdminForm
+class LoanAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = (
         "contract_number",
         "applicant_name",
@@ -581,15 +448,6 @@ class LoanAdmin(ScopedModelAdmin):
     search_fields = ("contract_number", "application__applicant__name")
     search_help_text = "按合同编号或申请人姓名搜索"
     date_hierarchy = "disbursed_on"
-    raw_id_fields = ("application", "renewal_of")
-    # The split is computed from the program's limit (loans.services.rules.split_principal).
-    readonly_fields = (
-        "subsidised_principal",
-        "leveraged_amount",
-        "created_by",
-        "created_at",
-        "updated_at",
-    )
     inlines = (RepaymentInline, FollowUpInline)
     fieldsets = (
         (
@@ -629,26 +487,9 @@ class LoanAdmin(ScopedModelAdmin):
     def is_renewal(self, obj: Loan) -> bool:
         return obj.is_renewal
 
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for instance in instances:
-            if isinstance(instance, Repayment) and instance.created_by_id is None:
-                instance.created_by = request.user
-            if isinstance(instance, FollowUp) and instance.recorded_by_id is None:
-                instance.recorded_by = request.user
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance.delete()
-        formset.save_m2m()
-
 
 @admin.register(Repayment)
-class RepaymentAdmin(ScopedModelAdmin):
+class RepaymentAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = (
         "loan",
         "applicant_name",
@@ -661,21 +502,14 @@ class RepaymentAdmin(ScopedModelAdmin):
     list_filter = ("loan__program", "loan__bank")
     search_fields = ("loan__contract_number", "loan__application__applicant__name")
     date_hierarchy = "repaid_on"
-    raw_id_fields = ("loan",)
-    readonly_fields = ("created_by", "created_at")
 
     @admin.display(description="申请人", ordering="loan__application__applicant__name")
     def applicant_name(self, obj: Repayment) -> str:
         return obj.loan.application.applicant.name
 
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(FollowUp)
-class FollowUpAdmin(ScopedModelAdmin):
+class FollowUpAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = (
         "loan",
         "applicant_name",
@@ -690,14 +524,7 @@ class FollowUpAdmin(ScopedModelAdmin):
     list_select_related = ("loan__application__applicant", "recorded_by")
     list_filter = ("year", "quarter", "operating_status", "loan__program")
     search_fields = ("loan__contract_number", "loan__application__applicant__name")
-    raw_id_fields = ("loan",)
-    readonly_fields = ("recorded_by", "created_at")
 
     @admin.display(description="申请人", ordering="loan__application__applicant__name")
     def applicant_name(self, obj: FollowUp) -> str:
         return obj.loan.application.applicant.name
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.recorded_by_id is None:
-            obj.recorded_by = request.user
-        super().save_model(request, obj, form, change)

@@ -1,10 +1,14 @@
-"""Django admin of the county quotas (任务分配) and their reallocations (任务调剂)."""
+"""Django admin of the county quotas (任务分配) and their reallocations (任务调剂).
+
+Quotas are configuration, edited by city staff; reallocations are read-only here because
+only ``quotas.services`` checks their deadline and the amount a unit can give.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin_scoping import ScopedModelAdmin
+from accounts.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
 from quotas.models import Quota, Reallocation
 
 
@@ -18,17 +22,9 @@ class QuotaAdmin(ScopedModelAdmin):
 
 
 @admin.register(Reallocation)
-class ReallocationAdmin(ScopedModelAdmin):
+class ReallocationAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = ("program", "from_unit", "to_unit", "amount", "reallocated_on", "created_by")
     list_select_related = ("program", "from_unit", "to_unit", "created_by")
     list_filter = ("program",)
     search_fields = ("from_unit__name", "to_unit__name", "reason")
     date_hierarchy = "reallocated_on"
-    autocomplete_fields = ("program", "from_unit", "to_unit")
-    # The person who records the reallocation is its 经办人.
-    readonly_fields = ("created_by", "created_at")
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)

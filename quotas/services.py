@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
-from gonghui.money import parse_amount
+from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_date
 from loans.models import Program, Unit
 from quotas.models import Quota, Reallocation
 from quotas.selectors import adjusted_task
@@ -48,13 +48,15 @@ def record_reallocation(
     the program. The move is a minus mark for the giver and a plus mark for the receiver.
     """
     _require_city_staff(user)
-    errors: dict[str, list[str]] = {}
-    try:
-        amount = parse_amount(amount, field="amount")
-    except DomainError as error:
-        errors.update(error.field_errors)
+    errors = FieldErrors()
+    amount = errors.attempt("amount", lambda: parse_amount(amount, field="amount"))
+    reallocated_on = errors.attempt(
+        "reallocated_on",
+        lambda: parse_date(reallocated_on, field="reallocated_on", label="调剂日期"),
+    )
+    reason = clean_text(reason)
     if from_unit.pk == to_unit.pk:
-        errors["to_unit"] = ["调出单位和调入单位不能相同"]
+        errors.add("to_unit", "调出单位和调入单位不能相同")
     quotas = {
         q.unit_id: q
         for q in Quota.objects.select_for_update().filter(
@@ -63,27 +65,25 @@ def record_reallocation(
     }
     for field, unit in (("from_unit", from_unit), ("to_unit", to_unit)):
         if unit.pk not in quotas:
-            errors[field] = [f"{unit}在{program}中没有分配任务"]
-    if not (reason or "").strip():
-        errors["reason"] = ["请填写调剂原因"]
-    if reallocated_on is None:
-        errors["reallocated_on"] = ["请填写调剂日期"]
-    elif program.disburse_deadline and reallocated_on <= program.disburse_deadline:
-        errors["reallocated_on"] = [
-            f"任务调剂须在审核发放截止日（{program.disburse_deadline.isoformat()}）之后进行"
-        ]
+            errors.add(field, f"{unit}在{program}中没有分配任务")
+    if not reason:
+        errors.add("reason", "请填写调剂原因")
+    deadline = program.disburse_deadline
+    if reallocated_on is not None and deadline and reallocated_on <= deadline:
+        errors.add(
+            "reallocated_on", f"任务调剂须在审核发放截止日（{deadline.isoformat()}）之后进行"
+        )
     if not errors:
         available = adjusted_task(program=program, unit=from_unit)
         if amount > available:
-            errors["amount"] = [f"调剂金额超过{from_unit}调整后任务数{available}元"]
-    if errors:
-        raise DomainError("validation_error", "任务调剂信息有误", field_errors=errors)
+            errors.add("amount", f"调剂金额超过{from_unit}调整后任务数{available}元")
+    errors.raise_if_any("任务调剂信息有误")
     return Reallocation.objects.create(
         program=program,
         from_unit=from_unit,
         to_unit=to_unit,
         amount=amount,
         reallocated_on=reallocated_on,
-        reason=reason.strip(),
+        reason=reason,
         created_by=user,
     )

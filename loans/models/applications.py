@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from gonghui.fields import money_field, rate_field, user_field
 from loans.choices import (
@@ -99,9 +100,10 @@ class Application(models.Model):
     )
     consented_at = models.DateTimeField("工会同意时间", null=True, blank=True)
 
-    status_changed_at = models.DateTimeField("状态变更时间", auto_now_add=True)
+    status_changed_at = models.DateTimeField("状态变更时间", default=timezone.now)
     created_by = user_field("录入人")
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    # Plain defaults rather than auto_now_add: imports and the demo data carry real times.
+    created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
@@ -174,7 +176,7 @@ class Opinion(models.Model):
     kind = models.CharField("意见类别", max_length=16, choices=OpinionKind.choices)
     text = models.TextField("意见")
     author = user_field("填写人", optional=False)
-    created_at = models.DateTimeField("填写时间", auto_now=True)
+    written_at = models.DateTimeField("填写时间", default=timezone.now)
 
     class Meta:
         verbose_name = "审核意见"
@@ -259,7 +261,7 @@ class ApplicationEvent(models.Model):
     )
     actor = user_field("操作人")
     note = models.TextField("说明", blank=True)
-    created_at = models.DateTimeField("时间", auto_now_add=True)
+    created_at = models.DateTimeField("时间", default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = "申请流转记录"

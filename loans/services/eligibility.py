@@ -12,9 +12,10 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.scoping import STAFF_ROLES, role_of
+from accounts.scoping import STAFF_ROLES, in_scope, role_of
 from gonghui.errors import DomainError
-from loans.choices import CheckRule, LoanStatus
+from gonghui.inputs import clean_text
+from loans.choices import ApplicationStatus, CheckRule, LoanStatus
 from loans.models import Application, EligibilityCheck, Loan
 from loans.services.rules import add_months, amount_limit
 
@@ -117,30 +118,41 @@ def check_amount(application: Application) -> CheckResult:
     )
 
 
-def check_no_active_loan(application: Application, *, as_of: date) -> CheckResult:
-    """No other program loan of the applicant still running on the application date.
+def blocking_loan(
+    *, applicant_id: int, as_of: date, exclude_application_id=None, exclude_loan_id=None
+) -> Loan | None:
+    """The applicant's other program loan still running on ``as_of``, if any.
 
-    A loan maturing within a month of the application does not block: that is the one a
-    renewal (续贷) replaces, and renewals are applied for in the maturity month.
+    A loan maturing within a month of ``as_of`` does not block: that is the one a renewal
+    (续贷) replaces, and renewals are applied for in the maturity month.
     """
-    other = (
-        Loan.objects.filter(
-            application__applicant_id=application.applicant_id,
-            status=LoanStatus.ACTIVE,
-            maturity_on__gt=add_months(as_of, 1),
-        )
-        .exclude(application_id=application.pk)
-        .select_related("program")
-        .first()
+    loans = Loan.objects.filter(
+        application__applicant_id=applicant_id,
+        status=LoanStatus.ACTIVE,
+        maturity_on__gt=add_months(as_of, 1),
+    )
+    if exclude_application_id is not None:
+        loans = loans.exclude(application_id=exclude_application_id)
+    if exclude_loan_id is not None:
+        loans = loans.exclude(pk=exclude_loan_id)
+    return loans.select_related("program").order_by("maturity_on").first()
+
+
+def describe_blocking_loan(loan: Loan) -> str:
+    return (
+        f"申请人在{loan.program}有未结清贷款（合同{loan.contract_number}，"
+        f"{loan.maturity_on.isoformat()}到期）"
+    )
+
+
+def check_no_active_loan(application: Application, *, as_of: date) -> CheckResult:
+    """No other program loan of the applicant still running on the application date."""
+    other = blocking_loan(
+        applicant_id=application.applicant_id, as_of=as_of, exclude_application_id=application.pk
     )
     if other is None:
         return CheckResult(CheckRule.NO_ACTIVE_LOAN, True, "申请人无其他未结清的项目贷款")
-    return CheckResult(
-        CheckRule.NO_ACTIVE_LOAN,
-        False,
-        f"申请人在{other.program}有未结清贷款（合同{other.contract_number}，"
-        f"{other.maturity_on.isoformat()}到期）",
-    )
+    return CheckResult(CheckRule.NO_ACTIVE_LOAN, False, describe_blocking_loan(other))
 
 
 def run_pre_loan_checks(
@@ -181,23 +193,32 @@ def unsatisfied_checks(application: Application) -> list[EligibilityCheck]:
     return [c for c in application.checks.all() if not c.is_satisfied]
 
 
+# Statuses in which the union still decides on the checks.
+REVIEW_STATUSES = frozenset(
+    {
+        ApplicationStatus.DRAFT,
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.RETURNED,
+        ApplicationStatus.CONSENT_REQUESTED,
+    }
+)
+
+
 @transaction.atomic
 def override_check(*, application: Application, rule: str, reason: str, user) -> EligibilityCheck:
-    """Let a failed check pass on a written reason by union staff of the application's scope."""
-    from accounts.scoping import in_scope
-
+    """Let a failed check pass on a written reason by union staff of the application's scope,
+    while the union is still reviewing the application."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
     if role_of(user) not in STAFF_ROLES or not in_scope(user, application):
         raise DomainError("permission_denied", "只有本单位或市总工会经办人可以例外通过贷前审查")
-    reason = (reason or "").strip()
+    if application.status not in REVIEW_STATUSES:
+        raise DomainError("application_not_in_review", "申请不在审核阶段，不能例外通过贷前审查")
+    reason = clean_text(reason)
     if not reason:
         raise DomainError.for_field(
             "override_reason", "override_reason_required", "请填写例外通过理由"
         )
-    check = (
-        EligibilityCheck.objects.select_for_update()
-        .filter(application=application, rule=rule)
-        .first()
-    )
+    check = application.checks.select_for_update().filter(rule=rule).first()
     if check is None:
         raise DomainError.for_field("rule", "check_not_run", "该审查项目尚未审查")
     if check.passed:

@@ -11,161 +11,136 @@ from django.db.models import Sum
 from accounts.choices import Role
 from accounts.scoping import STAFF_ROLES, in_scope, role_of
 from gonghui.errors import DomainError
-from gonghui.money import ZERO, parse_amount
-from loans.choices import LoanStatus, OperatingStatus
-from loans.models import Application, FollowUp, Loan, Repayment
+from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_count, parse_date
+from gonghui.money import ZERO
+from loans.choices import CheckRule, LoanStatus, OperatingStatus
+from loans.models import Applicant, Application, FollowUp, Loan, Repayment
+from loans.services.eligibility import blocking_loan, describe_blocking_loan
 from loans.services.rules import check_maturity, check_rate_within_cap, split_principal
 from loans.services.workflow import apply_transition, check_transition
 
 
-def _contract_number(value: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise DomainError.for_field("contract_number", "required", "请填写合同编号")
-    if len(value) > 64:
-        raise DomainError.for_field("contract_number", "too_long", "合同编号不能超过64个字符")
-    return value
-
-
-def _validate_loan_terms(
+def _loan_terms(
     *,
     application: Application,
-    contract_number: str,
+    contract_number,
     principal,
     annual_rate,
-    disbursed_on: date,
-    maturity_on: date,
-    jobs_created: int,
-    new_union_members: int,
-    max_principal: Decimal | None,
+    disbursed_on,
+    maturity_on,
+    jobs_created,
+    new_union_members,
 ) -> dict:
-    """Every field of a new loan checked at once, so the caller gets all messages together."""
-    errors: dict[str, list[str]] = {}
-    values: dict = {}
+    """Every field of a new loan checked at once, so the caller gets all messages together.
+
+    The loan keeps to the bank's approval: principal and rate at most the approved ones
+    (the union's consent to a bank-online loan was given on those figures).
+    """
+    errors = FieldErrors()
     program = application.program
-
-    def attempt(field, check):
-        try:
-            values[field] = check()
-        except DomainError as error:
-            errors.update(error.field_errors or {field: [error.message]})
-
-    attempt("contract_number", lambda: _contract_number(contract_number))
-    attempt("principal", lambda: parse_amount(principal, field="principal"))
-    attempt(
-        "annual_rate",
-        lambda: check_rate_within_cap(
-            program=program, review_channel=application.review_channel, annual_rate=annual_rate
+    values = {
+        "contract_number": errors.attempt(
+            "contract_number",
+            lambda: clean_text(contract_number, max_length=64, field="contract_number"),
         ),
-    )
-    if disbursed_on is None:
-        errors["disbursed_on"] = ["请填写放款日期"]
-    elif disbursed_on < application.applied_on:
-        errors["disbursed_on"] = ["放款日期不能早于申请日期"]
-    elif maturity_on is None:
-        errors["maturity_on"] = ["请填写到期日期"]
-    else:
-        attempt(
-            "maturity_on",
-            lambda: check_maturity(
-                program=program, disbursed_on=disbursed_on, maturity_on=maturity_on
+        "principal": errors.attempt(
+            "principal", lambda: parse_amount(principal, field="principal")
+        ),
+        "annual_rate": errors.attempt(
+            "annual_rate",
+            lambda: check_rate_within_cap(
+                program=program, review_channel=application.review_channel, annual_rate=annual_rate
             ),
+        ),
+        "disbursed_on": errors.attempt(
+            "disbursed_on", lambda: parse_date(disbursed_on, field="disbursed_on", label="放款日期")
+        ),
+        "maturity_on": errors.attempt(
+            "maturity_on", lambda: parse_date(maturity_on, field="maturity_on", label="到期日期")
+        ),
+        "jobs_created": errors.attempt(
+            "jobs_created",
+            lambda: parse_count(jobs_created, field="jobs_created", label="带动就业人数"),
+        ),
+        "new_union_members": errors.attempt(
+            "new_union_members",
+            lambda: parse_count(
+                new_union_members, field="new_union_members", label="新增入会职工人数"
+            ),
+        ),
+    }
+    if values["contract_number"] == "":
+        errors.add("contract_number", "请填写合同编号")
+    start, end = values["disbursed_on"], values["maturity_on"]
+    if start is not None and start < application.applied_on:
+        errors.add("disbursed_on", "放款日期不能早于申请日期")
+    if start is not None and end is not None:
+        errors.attempt(
+            "maturity_on",
+            lambda: check_maturity(program=program, disbursed_on=start, maturity_on=end),
         )
-    for field, label, value in (
-        ("jobs_created", "带动就业人数", jobs_created),
-        ("new_union_members", "新增入会职工人数", new_union_members),
-    ):
-        if value is None or int(value) < 0:
-            errors[field] = [f"{label}不能为负数"]
-    if "principal" in values and max_principal is not None and values["principal"] > max_principal:
-        errors["principal"] = [f"放款金额不能超过银行审批金额{max_principal}元"]
-    if errors:
-        raise DomainError("validation_error", "放款信息有误", field_errors=errors)
+    if application.approved_amount is None or application.approved_rate is None:
+        raise DomainError("decision_incomplete", "银行审批信息不完整，不能放款")
+    if values["principal"] is not None and values["principal"] > application.approved_amount:
+        errors.add("principal", f"放款金额不能超过银行审批金额{application.approved_amount}元")
+    if values["annual_rate"] is not None and values["annual_rate"] > application.approved_rate:
+        errors.add("annual_rate", f"放款利率不能高于银行审批利率{application.approved_rate}%")
+    errors.raise_if_any("放款信息有误")
     return values
 
 
-def _create_loan(
-    *, application: Application, user, values: dict, renewal_of: Loan | None = None, **fields
-) -> Loan:
+def _check_no_other_active_loan(application: Application, *, as_of: date, renewal_of) -> None:
+    """The "no other active program loan" rule, again at disbursement, under the applicant's
+    lock: two applications of one borrower cannot both be disbursed. A written override of
+    that pre-loan check lets it pass."""
+    Applicant.objects.select_for_update().get(pk=application.applicant_id)
+    other = blocking_loan(
+        applicant_id=application.applicant_id,
+        as_of=as_of,
+        exclude_application_id=application.pk,
+        exclude_loan_id=renewal_of.pk if renewal_of else None,
+    )
+    overridden = (
+        application.checks.filter(rule=CheckRule.NO_ACTIVE_LOAN)
+        .exclude(override_reason="")
+        .exists()
+    )
+    if other is not None and not overridden:
+        raise DomainError("active_loan_exists", describe_blocking_loan(other))
+
+
+def _disburse(*, application: Application, user, terms: dict, renewal_of: Loan | None) -> Loan:
+    """Create the loan row and move the locked application to disbursed."""
+    _check_no_other_active_loan(application, as_of=terms["disbursed_on"], renewal_of=renewal_of)
     split = split_principal(
         program=application.program,
         borrower_class=application.borrower_class,
-        principal=values["principal"],
+        principal=terms["principal"],
     )
     loan = Loan(
         application=application,
         program=application.program,
         unit=application.unit,
         bank=application.bank,
-        contract_number=values["contract_number"],
-        principal=values["principal"],
         subsidised_principal=split.subsidised,
         leveraged_amount=split.leveraged,
-        annual_rate=values["annual_rate"],
         review_channel=application.review_channel,
         loan_type=application.loan_type,
         renewal_of=renewal_of,
         created_by=user,
-        **fields,
+        **terms,
     )
     try:
         with transaction.atomic():
             loan.save()
-    except IntegrityError as error:
-        if Loan.objects.filter(
-            bank=application.bank, contract_number=loan.contract_number
-        ).exists():
+    except IntegrityError:
+        if Loan.objects.filter(bank=loan.bank, contract_number=loan.contract_number).exists():
             raise DomainError.for_field(
                 "contract_number", "contract_number_taken", "该合同编号在本行已存在"
-            ) from error
-        raise DomainError("loan_already_active", "该申请已有未结清贷款，不能重复放款") from error
-    return loan
-
-
-@transaction.atomic
-def disburse_loan(
-    *,
-    application: Application,
-    user,
-    contract_number: str,
-    principal,
-    annual_rate,
-    disbursed_on: date,
-    maturity_on: date,
-    jobs_created: int = 0,
-    new_union_members: int = 0,
-    renewal_of: Loan | None = None,
-) -> Loan:
-    """Create the loan of an application the bank approved (and the union consented to).
-
-    The application row is locked first, and the database allows one active loan per
-    application, so two disbursements racing for it create exactly one loan.
-    """
-    application = (
-        Application.objects.select_for_update().select_related("program").get(pk=application.pk)
-    )
-    check_transition(application, action="disburse", user=user)
-    values = _validate_loan_terms(
-        application=application,
-        contract_number=contract_number,
-        principal=principal,
-        annual_rate=annual_rate,
-        disbursed_on=disbursed_on,
-        maturity_on=maturity_on,
-        jobs_created=jobs_created,
-        new_union_members=new_union_members,
-        max_principal=application.approved_amount,
-    )
-    loan = _create_loan(
-        application=application,
-        user=user,
-        values=values,
-        renewal_of=renewal_of,
-        disbursed_on=disbursed_on,
-        maturity_on=maturity_on,
-        jobs_created=int(jobs_created),
-        new_union_members=int(new_union_members),
-    )
+            ) from None
+        if application.loans.filter(status=LoanStatus.ACTIVE).exists():
+            raise DomainError("loan_already_active", "该申请已有未结清贷款，不能重复放款") from None
+        raise
     note = f"合同{loan.contract_number}"
     if renewal_of is not None:
         note += f"（续贷，原合同{renewal_of.contract_number}）"
@@ -173,9 +148,55 @@ def disburse_loan(
     return loan
 
 
+def _lock_approved_application(application: Application, user) -> Application:
+    locked = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("program", "unit", "bank")
+        .get(pk=application.pk)
+    )
+    check_transition(locked, action="disburse", user=user)
+    return locked
+
+
+@transaction.atomic
+def disburse_loan(
+    *,
+    application: Application,
+    user,
+    contract_number,
+    principal,
+    annual_rate,
+    disbursed_on,
+    maturity_on,
+    jobs_created=0,
+    new_union_members=0,
+) -> Loan:
+    """Create the loan of an application the bank approved (and the union consented to).
+
+    The application row is locked first, and the database allows one active loan per
+    application, so two disbursements racing for it create exactly one loan.
+    """
+    locked = _lock_approved_application(application, user)
+    terms = _loan_terms(
+        application=locked,
+        contract_number=contract_number,
+        principal=principal,
+        annual_rate=annual_rate,
+        disbursed_on=disbursed_on,
+        maturity_on=maturity_on,
+        jobs_created=jobs_created,
+        new_union_members=new_union_members,
+    )
+    loan = _disburse(application=locked, user=user, terms=terms, renewal_of=None)
+    application.refresh_from_db()
+    return loan
+
+
 def _lock_own_loan(loan: Loan, user, *, roles: frozenset[str]) -> Loan:
     locked = (
-        Loan.objects.select_for_update().select_related("application", "program").get(pk=loan.pk)
+        Loan.objects.select_for_update(of=("self",))
+        .select_related("application", "program")
+        .get(pk=loan.pk)
     )
     if role_of(user) not in roles:
         raise DomainError("permission_denied", "您的角色无权执行该操作")
@@ -191,41 +212,40 @@ def outstanding_principal(loan: Loan) -> Decimal:
 
 @transaction.atomic
 def record_repayment(
-    *, loan: Loan, user, repaid_on: date, principal_amount, interest_amount="0", note: str = ""
+    *, loan: Loan, user, repaid_on, principal_amount, interest_amount="0", note: str = ""
 ) -> Repayment:
     """Record a repayment; the loan is settled when its principal is fully repaid."""
     loan = _lock_own_loan(loan, user, roles=frozenset({Role.BANK_OFFICER, Role.CITY_STAFF}))
     if loan.status != LoanStatus.ACTIVE:
         raise DomainError("loan_closed", "该贷款已结清或已续贷，不能再登记还款")
-    errors: dict[str, list[str]] = {}
-    amounts = {}
-    for field, value in (
-        ("principal_amount", principal_amount),
-        ("interest_amount", interest_amount),
-    ):
-        try:
-            amounts[field] = parse_amount(value or "0", field=field, allow_zero=True)
-        except DomainError as error:
-            errors.update(error.field_errors)
-    principal_amount = amounts.get("principal_amount")
-    interest_amount = amounts.get("interest_amount")
-    if not errors and principal_amount == ZERO and interest_amount == ZERO:
-        errors["principal_amount"] = ["归还本金和实收利息不能同时为0"]
+    errors = FieldErrors()
+    principal_amount = errors.attempt(
+        "principal_amount",
+        lambda: parse_amount(principal_amount or "0", field="principal_amount", allow_zero=True),
+    )
+    interest_amount = errors.attempt(
+        "interest_amount",
+        lambda: parse_amount(interest_amount or "0", field="interest_amount", allow_zero=True),
+    )
+    repaid_on = errors.attempt(
+        "repaid_on", lambda: parse_date(repaid_on, field="repaid_on", label="还款日期")
+    )
+    note = errors.attempt("note", lambda: clean_text(note, max_length=200, field="note"))
     outstanding = outstanding_principal(loan)
-    if not errors and principal_amount > outstanding:
-        errors["principal_amount"] = [f"归还本金超过未还本金{outstanding}元"]
-    if repaid_on is None:
-        errors["repaid_on"] = ["请填写还款日期"]
-    elif repaid_on < loan.disbursed_on:
-        errors["repaid_on"] = ["还款日期不能早于放款日期"]
-    if errors:
-        raise DomainError("validation_error", "还款信息有误", field_errors=errors)
+    if principal_amount is not None and interest_amount is not None:
+        if principal_amount == ZERO and interest_amount == ZERO:
+            errors.add("principal_amount", "归还本金和实收利息不能同时为0")
+        elif principal_amount > outstanding:
+            errors.add("principal_amount", f"归还本金超过未还本金{outstanding}元")
+    if repaid_on is not None and repaid_on < loan.disbursed_on:
+        errors.add("repaid_on", "还款日期不能早于放款日期")
+    errors.raise_if_any("还款信息有误")
     repayment = Repayment.objects.create(
         loan=loan,
         repaid_on=repaid_on,
         principal_amount=principal_amount,
         interest_amount=interest_amount,
-        note=(note or "").strip(),
+        note=note,
         created_by=user,
     )
     if principal_amount == outstanding:
@@ -240,13 +260,13 @@ def renew_loan(
     loan: Loan,
     application: Application,
     user,
-    contract_number: str,
+    contract_number,
     principal,
     annual_rate,
-    disbursed_on: date,
-    maturity_on: date,
-    jobs_created: int = 0,
-    new_union_members: int = 0,
+    disbursed_on,
+    maturity_on,
+    jobs_created=0,
+    new_union_members=0,
 ) -> Loan:
     """Renew (续贷) a loan: disburse the borrower's new, approved application as its renewal.
 
@@ -259,22 +279,13 @@ def renew_loan(
     old = _lock_own_loan(loan, user, roles=frozenset({Role.BANK_OFFICER}))
     if old.status != LoanStatus.ACTIVE:
         raise DomainError("loan_closed", "只有未结清的贷款可以续贷")
-    if application.applicant_id != old.application.applicant_id:
+    locked = _lock_approved_application(application, user)
+    if locked.applicant_id != old.application.applicant_id:
         raise DomainError.for_field(
             "application", "renewal_other_applicant", "续贷申请的申请人须与原贷款一致"
         )
-    if disbursed_on is not None and (disbursed_on.year, disbursed_on.month) < (
-        old.maturity_on.year,
-        old.maturity_on.month,
-    ):
-        raise DomainError.for_field(
-            "disbursed_on", "renewal_too_early", "续贷须在原贷款到期当月或之后办理"
-        )
-    old.status, old.settled_on = LoanStatus.RENEWED, disbursed_on
-    old.save(update_fields=["status", "settled_on", "updated_at"])
-    return disburse_loan(
-        application=application,
-        user=user,
+    terms = _loan_terms(
+        application=locked,
         contract_number=contract_number,
         principal=principal,
         annual_rate=annual_rate,
@@ -282,8 +293,17 @@ def renew_loan(
         maturity_on=maturity_on,
         jobs_created=jobs_created,
         new_union_members=new_union_members,
-        renewal_of=old,
     )
+    start = terms["disbursed_on"]
+    if (start.year, start.month) < (old.maturity_on.year, old.maturity_on.month):
+        raise DomainError.for_field(
+            "disbursed_on", "renewal_too_early", "续贷须在原贷款到期当月或之后办理"
+        )
+    renewal = _disburse(application=locked, user=user, terms=terms, renewal_of=old)
+    old.status, old.settled_on = LoanStatus.RENEWED, start
+    old.save(update_fields=["status", "settled_on", "updated_at"])
+    application.refresh_from_db()
+    return renewal
 
 
 @transaction.atomic
@@ -291,35 +311,39 @@ def record_follow_up(
     *,
     loan: Loan,
     user,
-    year: int,
-    quarter: int,
-    visited_on: date,
+    year,
+    quarter,
+    visited_on,
     operating_status: str,
-    jobs: int,
-    insured_employees: int,
+    jobs,
+    insured_employees,
     note: str = "",
 ) -> FollowUp:
     """Record (or correct) the quarter's post-loan follow-up (一季度一跟踪)."""
     loan = _lock_own_loan(loan, user, roles=STAFF_ROLES)
-    errors: dict[str, list[str]] = {}
-    if quarter not in (1, 2, 3, 4):
-        errors["quarter"] = ["季度须为1至4"]
+    errors = FieldErrors()
+    year = errors.attempt("year", lambda: parse_count(year, field="year", label="年度"))
+    quarter = errors.attempt("quarter", lambda: parse_count(quarter, field="quarter", label="季度"))
+    jobs = errors.attempt("jobs", lambda: parse_count(jobs, field="jobs", label="带动就业人数"))
+    insured = errors.attempt(
+        "insured_employees",
+        lambda: parse_count(insured_employees, field="insured_employees", label="缴纳社保职工人数"),
+    )
+    visited_on = errors.attempt(
+        "visited_on", lambda: parse_date(visited_on, field="visited_on", label="跟踪日期")
+    )
+    if quarter is not None and quarter not in (1, 2, 3, 4):
+        errors.add("quarter", "季度须为1至4")
     if operating_status not in OperatingStatus.values:
-        errors["operating_status"] = ["请选择经营状况"]
-    if jobs is None or int(jobs) < 0:
-        errors["jobs"] = ["带动就业人数不能为负数"]
-    if insured_employees is None or int(insured_employees) < 0:
-        errors["insured_employees"] = ["缴纳社保职工人数不能为负数"]
-    elif jobs is not None and int(insured_employees) > int(jobs):
-        errors["insured_employees"] = ["缴纳社保职工人数不能超过带动就业人数"]
-    if visited_on is None:
-        errors["visited_on"] = ["请填写跟踪日期"]
-    elif visited_on < loan.disbursed_on:
-        errors["visited_on"] = ["跟踪日期不能早于放款日期"]
-    elif (visited_on.year, (visited_on.month - 1) // 3 + 1) != (year, quarter):
-        errors["visited_on"] = [f"跟踪日期须在{year}年第{quarter}季度内"]
-    if errors:
-        raise DomainError("validation_error", "贷后跟踪信息有误", field_errors=errors)
+        errors.add("operating_status", "请选择经营状况")
+    if jobs is not None and insured is not None and insured > jobs:
+        errors.add("insured_employees", "缴纳社保职工人数不能超过带动就业人数")
+    if visited_on is not None and "quarter" not in errors and year is not None:
+        if visited_on < loan.disbursed_on:
+            errors.add("visited_on", "跟踪日期不能早于放款日期")
+        elif (visited_on.year, (visited_on.month - 1) // 3 + 1) != (year, quarter):
+            errors.add("visited_on", f"跟踪日期须在{year}年第{quarter}季度内")
+    errors.raise_if_any("贷后跟踪信息有误")
     follow_up, _ = FollowUp.objects.update_or_create(
         loan=loan,
         year=year,
@@ -327,9 +351,9 @@ def record_follow_up(
         defaults={
             "visited_on": visited_on,
             "operating_status": operating_status,
-            "jobs": int(jobs),
-            "insured_employees": int(insured_employees),
-            "note": (note or "").strip(),
+            "jobs": jobs,
+            "insured_employees": insured,
+            "note": clean_text(note),
             "recorded_by": user,
         },
     )

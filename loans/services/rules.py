@@ -8,9 +8,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from gonghui.errors import DomainError
+from gonghui.inputs import parse_count, parse_rate
 from gonghui.money import ZERO, round_fen
 from loans.choices import BorrowerClass, ReviewChannel
 from loans.models import Program
@@ -27,12 +28,7 @@ def check_rate_within_cap(
         raise DomainError.for_field(
             "review_channel", "review_channel_invalid", "审核方式须为线上审核或线下审核"
         )
-    try:
-        rate = Decimal(str(annual_rate).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainError.for_field(field, "rate_invalid", "年利率格式不正确") from None
-    if not rate.is_finite() or rate <= ZERO:
-        raise DomainError.for_field(field, "rate_not_positive", "贷款年利率必须大于0")
+    rate = parse_rate(annual_rate, field=field)
     cap = program.rate_cap(review_channel)
     if rate > cap:
         label = ReviewChannel(review_channel).label
@@ -81,11 +77,12 @@ def add_months(start: date, months: int) -> date:
 
 def check_term(*, program: Program, term_months: int, field: str = "term_months") -> int:
     """A loan term of at least one month and at most the program's term."""
-    if not 1 <= int(term_months) <= program.term_months:
+    months = parse_count(term_months, field=field, label="贷款期限")
+    if not 1 <= months <= program.term_months:
         raise DomainError.for_field(
             field, "term_out_of_range", f"贷款期限须在1至{program.term_months}个月之间"
         )
-    return int(term_months)
+    return months
 
 
 def check_maturity(

@@ -1,5 +1,8 @@
 """The application workflow as an explicit state machine.
 
+Callers outside this package use the named services of ``loans.services.applications``
+and ``loans.services.loans``; ``apply_transition`` is their common last step.
+
 draft → submitted → recommended / returned / rejected → bank approved / declined
 → union consent where the channel needs it → disbursed.
 
@@ -11,6 +14,7 @@ change on the timeline, all in one transaction, so a refused transition writes n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -30,8 +34,52 @@ ONLINE = frozenset({C.BANK_ONLINE})
 ALL_CHANNELS = frozenset(C.values)
 
 
+def _bank_chosen(application: Application) -> None:
+    if application.bank_id is None:
+        raise DomainError.for_field("bank", "bank_required", "请选择推荐的合作银行")
+
+
+def _checks_satisfied(application: Application) -> None:
+    """Every stored pre-loan check passed or carries a written override reason."""
+    from loans.services.eligibility import unsatisfied_checks
+
+    failed = unsatisfied_checks(application)
+    if failed or not application.checks.exists():
+        names = "、".join(c.get_rule_display() for c in failed) or "尚未审查"
+        raise DomainError(
+            "pre_loan_checks_failed",
+            f"贷前审查未通过：{names}。请退回、拒绝，或填写例外通过理由",
+            field_errors={c.rule: [c.reason] for c in failed},
+        )
+
+
+def _decision_recorded(application: Application) -> None:
+    if (
+        application.approved_amount is None
+        or application.approved_rate is None
+        or not application.loan_type
+        or not application.review_channel
+    ):
+        raise DomainError("decision_incomplete", "银行审批须包含金额、利率、贷款类型和审核方式")
+
+
+def _subsidy_estimated(application: Application) -> None:
+    if application.consent_subsidy_amount is None:
+        raise DomainError("subsidy_missing", "征求工会意见须附测算的贴息金额")
+
+
+def _loan_recorded(application: Application) -> None:
+    from loans.choices import LoanStatus
+
+    if not application.loans.filter(status=LoanStatus.ACTIVE).exists():
+        raise DomainError("loan_missing", "放款须登记贷款合同")
+
+
 @dataclass(frozen=True)
 class Transition:
+    """One edge of the workflow. ``guards`` are the conditions the row must meet after the
+    transition's field changes, so no caller can move an application past a rule."""
+
     action: str
     label: str
     sources: frozenset[str]
@@ -39,26 +87,43 @@ class Transition:
     channels: frozenset[str]
     roles: frozenset[str]
     needs_note: bool = False
+    guards: tuple[Callable[[Application], None], ...] = ()
 
 
+_T = Transition
+_REVIEWED = (_checks_satisfied,)
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(
-        "submit", "提交审核", frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED, REFERRALS, UNION_STAFF
+    _T("submit", "提交审核", frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED, REFERRALS, UNION_STAFF),
+    _T("return", "退回修改", frozenset({S.SUBMITTED}), S.RETURNED, REFERRALS, UNION_STAFF, True),
+    _T("reject", "不予推荐", frozenset({S.SUBMITTED}), S.REJECTED, REFERRALS, UNION_STAFF, True),
+    _T(
+        "recommend",
+        "推荐至银行",
+        frozenset({S.SUBMITTED}),
+        S.RECOMMENDED,
+        REFERRALS,
+        UNION_STAFF,
+        guards=(_bank_chosen, _checks_satisfied),
     ),
-    Transition(
-        "return", "退回修改", frozenset({S.SUBMITTED}), S.RETURNED, REFERRALS, UNION_STAFF, True
+    _T(
+        "approve",
+        "银行审批通过",
+        frozenset({S.RECOMMENDED}),
+        S.BANK_APPROVED,
+        REFERRALS,
+        BANK,
+        guards=(_decision_recorded,),
     ),
-    Transition(
-        "reject", "不予推荐", frozenset({S.SUBMITTED}), S.REJECTED, REFERRALS, UNION_STAFF, True
+    _T(
+        "approve",
+        "银行审批通过",
+        frozenset({S.SUBMITTED}),
+        S.BANK_APPROVED,
+        ONLINE,
+        BANK,
+        guards=(_decision_recorded,),
     ),
-    Transition(
-        "recommend", "推荐至银行", frozenset({S.SUBMITTED}), S.RECOMMENDED, REFERRALS, UNION_STAFF
-    ),
-    Transition(
-        "approve", "银行审批通过", frozenset({S.RECOMMENDED}), S.BANK_APPROVED, REFERRALS, BANK
-    ),
-    Transition("approve", "银行审批通过", frozenset({S.SUBMITTED}), S.BANK_APPROVED, ONLINE, BANK),
-    Transition(
+    _T(
         "decline",
         "银行审批未通过",
         frozenset({S.RECOMMENDED}),
@@ -67,21 +132,26 @@ TRANSITIONS: tuple[Transition, ...] = (
         BANK,
         True,
     ),
-    Transition(
-        "decline", "银行审批未通过", frozenset({S.SUBMITTED}), S.BANK_DECLINED, ONLINE, BANK, True
-    ),
-    Transition(
+    _T("decline", "银行审批未通过", frozenset({S.SUBMITTED}), S.BANK_DECLINED, ONLINE, BANK, True),
+    _T(
         "request_consent",
         "申请工会同意贴息",
         frozenset({S.BANK_APPROVED}),
         S.CONSENT_REQUESTED,
         ONLINE,
         BANK,
+        guards=(_subsidy_estimated,),
     ),
-    Transition(
-        "consent", "同意贴息", frozenset({S.CONSENT_REQUESTED}), S.CONSENTED, ONLINE, UNION_STAFF
+    _T(
+        "consent",
+        "同意贴息",
+        frozenset({S.CONSENT_REQUESTED}),
+        S.CONSENTED,
+        ONLINE,
+        UNION_STAFF,
+        guards=_REVIEWED,
     ),
-    Transition(
+    _T(
         "refuse_consent",
         "不同意贴息",
         frozenset({S.CONSENT_REQUESTED}),
@@ -90,8 +160,24 @@ TRANSITIONS: tuple[Transition, ...] = (
         UNION_STAFF,
         True,
     ),
-    Transition("disburse", "放款", frozenset({S.BANK_APPROVED}), S.DISBURSED, REFERRALS, BANK),
-    Transition("disburse", "放款", frozenset({S.CONSENTED}), S.DISBURSED, ONLINE, BANK),
+    _T(
+        "disburse",
+        "放款",
+        frozenset({S.BANK_APPROVED}),
+        S.DISBURSED,
+        REFERRALS,
+        BANK,
+        guards=(_loan_recorded,),
+    ),
+    _T(
+        "disburse",
+        "放款",
+        frozenset({S.CONSENTED}),
+        S.DISBURSED,
+        ONLINE,
+        BANK,
+        guards=(_loan_recorded,),
+    ),
 )
 
 ACTIONS = frozenset(t.action for t in TRANSITIONS)
@@ -157,6 +243,8 @@ def apply_transition(
     from_status = locked.status
     for field, value in changes.items():
         setattr(locked, field, value)
+    for guard in transition.guards:
+        guard(locked)
     locked.status = transition.target
     locked.status_changed_at = timezone.now()
     locked.save()

@@ -96,6 +96,7 @@ def test_contract_number_is_unique_per_bank(approved, bank_user, program, unit, 
         review_channel=ReviewChannel.OFFLINE,
         loan_type=LoanType.CREDIT,
         approved_amount=Decimal("100000"),
+        approved_rate=Decimal("5.80"),
     )
     with pytest.raises(DomainError) as error:
         disburse(other, bank_user, principal="100000")
@@ -122,6 +123,7 @@ def test_bank_online_loan_needs_the_unions_consent_first(program, unit, bank, ba
         review_channel=ReviewChannel.ONLINE,
         loan_type=LoanType.CREDIT,
         approved_amount=Decimal("100000"),
+        approved_rate=Decimal("4.75"),
     )
     with pytest.raises(DomainError) as error:
         disburse(application, bank_user, principal="100000", annual_rate="4.75")
@@ -201,7 +203,8 @@ def renewal_application(loan, program_2021):
         review_channel=ReviewChannel.OFFLINE,
         loan_type=LoanType.GUARANTEED,
         approved_amount=Decimal("300000"),
-        applied_on=date(2021, 7, 1),
+        approved_rate=Decimal("5.50"),
+        applied_on=date(2021, 6, 1),
     )
 
 
@@ -331,3 +334,124 @@ def test_follow_up_by_bank_or_other_unit_is_refused(loan, bank_user, other_count
 def test_loan_factory_builds_a_consistent_loan():
     loan = LoanFactory()
     assert loan.principal == loan.subsidised_principal + loan.leveraged_amount
+
+
+def test_rate_above_the_online_cap_is_rejected_at_disbursement(program, unit, bank, bank_user):
+    application = ApplicationFactory(
+        program=program,
+        unit=unit,
+        bank=bank,
+        channel=C.BANK_ONLINE,
+        status=S.CONSENTED,
+        review_channel=ReviewChannel.ONLINE,
+        loan_type=LoanType.CREDIT,
+        approved_amount=Decimal("100000"),
+        approved_rate=Decimal("4.75"),
+    )
+    with pytest.raises(DomainError) as error:
+        disburse(application, bank_user, principal="100000", annual_rate="4.76")
+    assert error.value.field_errors["annual_rate"]
+    assert not Loan.objects.exists()
+
+
+def test_disbursement_rate_above_the_approved_rate_is_refused(approved, bank_user):
+    approved.approved_rate = Decimal("5.00")
+    approved.save()
+    with pytest.raises(DomainError) as error:
+        disburse(approved, bank_user, annual_rate="5.10")
+    assert "annual_rate" in error.value.field_errors
+
+
+@pytest.mark.parametrize(
+    ("field", "overrides"),
+    [
+        ("disbursed_on", {"disbursed_on": "yesterday"}),
+        ("maturity_on", {"maturity_on": None}),
+        ("jobs_created", {"jobs_created": "many"}),
+        ("annual_rate", {"annual_rate": "0.00001"}),
+        ("principal", {"principal": "1e20"}),
+    ],
+)
+def test_garbage_disbursement_input_is_a_field_error(approved, bank_user, field, overrides):
+    with pytest.raises(DomainError) as error:
+        disburse(approved, bank_user, **overrides)
+    assert field in error.value.field_errors
+    assert not Loan.objects.exists()
+
+
+def test_second_application_of_a_borrower_with_a_running_loan_is_not_disbursed(
+    loan, program, unit, bank, bank_user
+):
+    second = ApplicationFactory(
+        program=program,
+        unit=unit,
+        bank=bank,
+        applicant=loan.application.applicant,
+        status=S.BANK_APPROVED,
+        review_channel=ReviewChannel.OFFLINE,
+        loan_type=LoanType.CREDIT,
+        approved_amount=Decimal("100000"),
+        approved_rate=Decimal("5.80"),
+    )
+    with pytest.raises(DomainError) as error:
+        disburse(second, bank_user, contract_number="JJ-2020-009", principal="100000")
+    assert error.value.code == "active_loan_exists"
+    assert Loan.objects.count() == 1
+
+
+def test_a_loan_cannot_be_renewed_twice(loan, bank_user, program_2021):
+    renew = {
+        "user": bank_user,
+        "principal": "300000",
+        "annual_rate": "5.50",
+        "disbursed_on": date(2021, 7, 10),
+        "maturity_on": date(2022, 7, 10),
+    }
+    renew_loan(
+        loan=loan,
+        application=renewal_application(loan, program_2021),
+        contract_number="R-1",
+        **renew,
+    )
+    with pytest.raises(DomainError) as error:
+        renew_loan(
+            loan=loan,
+            application=renewal_application(loan, program_2021),
+            contract_number="R-2",
+            **renew,
+        )
+    assert error.value.code == "loan_closed"
+
+
+def test_renewal_with_missing_dates_is_a_field_error_and_writes_nothing(
+    loan, bank_user, program_2021
+):
+    with pytest.raises(DomainError) as error:
+        renew_loan(
+            loan=loan,
+            application=renewal_application(loan, program_2021),
+            user=bank_user,
+            contract_number="R-1",
+            principal="300000",
+            annual_rate="5.50",
+            disbursed_on=None,
+            maturity_on=None,
+        )
+    assert "disbursed_on" in error.value.field_errors
+    loan.refresh_from_db()
+    assert loan.status == LoanStatus.ACTIVE
+
+
+def test_renewal_by_another_bank_is_refused(loan, other_bank_user, program_2021):
+    with pytest.raises(DomainError) as error:
+        renew_loan(
+            loan=loan,
+            application=renewal_application(loan, program_2021),
+            user=other_bank_user,
+            contract_number="R-1",
+            principal="300000",
+            annual_rate="5.50",
+            disbursed_on=date(2021, 7, 10),
+            maturity_on=date(2022, 7, 10),
+        )
+    assert error.value.code == "not_found"

@@ -1,6 +1,7 @@
 """The application workflow: every allowed and every forbidden transition, by role and scope."""
 
 import itertools
+from decimal import Decimal
 
 import pytest
 
@@ -8,7 +9,9 @@ from accounts.choices import Role
 from gonghui.errors import DomainError
 from loans.choices import ApplicationChannel as C
 from loans.choices import ApplicationStatus as S
+from loans.choices import LoanType, ReviewChannel
 from loans.models import Application, ApplicationEvent
+from loans.services.eligibility import store_pre_loan_checks
 from loans.services.workflow import (
     ACTIONS,
     TRANSITIONS,
@@ -16,7 +19,7 @@ from loans.services.workflow import (
     available_actions,
     find_transition,
 )
-from tests.factories import ApplicationFactory
+from tests.factories import ApplicationFactory, EnterpriseFactory, LoanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +63,28 @@ def actor_for(action, request):
     return request.getfixturevalue("bank_user" if action in BANK_ACTIONS else "city_user")
 
 
+DECISION = {
+    "approved_amount": Decimal("200000.00"),
+    "approved_rate": Decimal("4.75"),
+    "loan_type": LoanType.GUARANTEED,
+    "review_channel": ReviewChannel.ONLINE,
+}
+
+
+def satisfy_guards(application, action) -> dict:
+    """Put the application in the state the transition's guards ask for; return the field
+    changes the calling service would pass along."""
+    store_pre_loan_checks(application)
+    if action == "disburse":
+        Application.objects.filter(pk=application.pk).update(**DECISION)
+        LoanFactory(application=application)
+    if action == "approve":
+        return DECISION
+    if action == "request_consent":
+        return {"consent_subsidy_amount": Decimal("9500.00")}
+    return {}
+
+
 def test_the_transition_table_is_exactly_the_expected_workflow():
     allowed = {
         (status, channel, action): find_transition(action=action, status=status, channel=channel)
@@ -79,11 +104,12 @@ def test_allowed_transition_moves_the_status_and_records_the_event(
     application, request, status, channel, action
 ):
     set_state(application, status, channel)
+    changes = satisfy_guards(application, action)
     user = actor_for(action, request)
-    apply_transition(application, action=action, user=user, note=NOTE)
+    apply_transition(application, action=action, user=user, note=NOTE, **changes)
     application.refresh_from_db()
     assert application.status == EXPECTED[(status, channel, action)]
-    event = application.events.get()
+    event = application.events.get(action=action)
     assert (event.action, event.from_status, event.to_status, event.actor) == (
         action,
         status,
@@ -201,3 +227,40 @@ def test_available_actions_follow_status_role_and_scope(
     assert available_actions(application, manager_user) == []
     set_state(application, S.RECOMMENDED, C.UNION_REFERRAL)
     assert {t.action for t in available_actions(application, bank_user)} == {"approve", "decline"}
+
+
+GUARDED = [
+    ("recommend", S.SUBMITTED, C.UNION_REFERRAL, "pre_loan_checks_failed"),
+    ("consent", S.CONSENT_REQUESTED, C.BANK_ONLINE, "pre_loan_checks_failed"),
+    ("approve", S.RECOMMENDED, C.UNION_REFERRAL, "decision_incomplete"),
+    ("approve", S.SUBMITTED, C.BANK_ONLINE, "decision_incomplete"),
+    ("request_consent", S.BANK_APPROVED, C.BANK_ONLINE, "subsidy_missing"),
+    ("disburse", S.BANK_APPROVED, C.UNION_REFERRAL, "loan_missing"),
+    ("disburse", S.CONSENTED, C.BANK_ONLINE, "loan_missing"),
+]
+
+
+@pytest.mark.parametrize(("action", "status", "channel", "code"), GUARDED)
+def test_transition_guards_hold_whoever_calls_the_state_machine(
+    program, unit, bank, request, action, status, channel, code
+):
+    application = ApplicationFactory(
+        program=program, unit=unit, bank=bank, enterprise=EnterpriseFactory(employees=1)
+    )
+    store_pre_loan_checks(application)  # the jobs check fails and is not overridden
+    set_state(application, status, channel)
+    with pytest.raises(DomainError) as error:
+        apply_transition(application, action=action, user=actor_for(action, request))
+    assert error.value.code == code
+    application.refresh_from_db()
+    assert application.status == status
+    assert not ApplicationEvent.objects.exists()
+
+
+def test_recommend_needs_a_bank_even_when_called_directly(application, city_user):
+    Application.objects.filter(pk=application.pk).update(bank=None)
+    set_state(application, S.SUBMITTED, C.UNION_REFERRAL)
+    store_pre_loan_checks(application)
+    with pytest.raises(DomainError) as error:
+        apply_transition(application, action="recommend", user=city_user)
+    assert error.value.code == "bank_required"
