@@ -16,9 +16,12 @@ from django.db.models import Model, QuerySet
 from accounts.choices import Role
 
 # For each scoped model: the lookup path from the model to its Unit and to its Bank.
-# ``None`` means that role is not limited on this model (e.g. a bank reads every quota);
-# a model missing from the table is visible to every role with a portal role.
+# ``None`` means that role is not limited on this model (e.g. a bank reads every quota).
+# Reference data every role reads is listed in PUBLIC_MODELS; any other model is hidden from
+# county staff and bank officers until it is added here, so a new model is never leaked.
+PUBLIC_MODELS = frozenset({"loans.program", "loans.bank"})
 SCOPE_PATHS: dict[str, dict[str, str | None]] = {
+    "accounts.profile": {"unit": "unit", "bank": "bank"},
     "loans.application": {"unit": "unit", "bank": "bank"},
     "loans.loan": {"unit": "unit", "bank": "bank"},
     "loans.repayment": {"unit": "loan__unit", "bank": "loan__bank"},
@@ -64,9 +67,12 @@ def _scope_filter(model: type[Model], user) -> dict | None:
         return None
     if role in UNSCOPED_ROLES:
         return {}
-    paths = SCOPE_PATHS.get(model._meta.label_lower)
-    if paths is None:
+    label = model._meta.label_lower
+    if label in PUBLIC_MODELS:
         return {}
+    paths = SCOPE_PATHS.get(label)
+    if paths is None:
+        return None
     profile = profile_of(user)
     if role == Role.COUNTY_STAFF:
         path, value = paths["unit"], profile.unit_id

@@ -25,7 +25,7 @@ class Application(models.Model):
     union's consent are stored on the row so that disbursement can check against them.
     """
 
-    reference = models.CharField("申请编号", max_length=32, unique=True)
+    reference = models.CharField("申请编号", max_length=48, unique=True)
     program = models.ForeignKey(
         "loans.Program",
         verbose_name="贷款项目",

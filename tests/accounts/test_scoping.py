@@ -132,3 +132,21 @@ def test_admin_changelist_is_scoped_for_county_staff(world, client, county_user)
     assert world["theirs"].reference not in response.content.decode()
     other = client.get(f"/admin/loans/application/{world['theirs'].pk}/change/")
     assert other.status_code in (302, 404)
+
+
+def test_reference_data_is_public_and_unlisted_models_are_hidden(county_user, bank_user, program):
+    from django.contrib.auth.models import Group
+
+    from loans.models import Program
+
+    assert list(restrict(Program.objects.all(), county_user)) == [program]
+    assert list(restrict(Program.objects.all(), bank_user)) == [program]
+    # Group is not in the scope table: scoped roles see none of it, city staff all of it.
+    assert not restrict(Group.objects.all(), county_user).exists()
+    assert not restrict(Group.objects.all(), bank_user).exists()
+
+
+def test_profiles_are_scoped_like_their_unit_and_bank(county_user, other_county_user, city_user):
+    profiles = restrict(Profile.objects.all(), county_user)
+    assert [p.user for p in profiles] == [county_user]
+    assert restrict(Profile.objects.all(), city_user).count() == Profile.objects.count()
