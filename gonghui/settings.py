@@ -10,6 +10,7 @@ Every variable is listed with its values in README.md and ``.env.example``.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.portal",
             ],
         },
     },
@@ -122,7 +124,9 @@ STORAGES = {
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # Celery: REDIS_URL is broker and result store; absent, tasks run eagerly in-process
 # so the quick start needs no Redis and no worker.
@@ -139,11 +143,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Copied into django-celery-beat's tables when beat starts (visible and editable in the admin).
+CELERY_BEAT_SCHEDULE = {
+    "send-daily-digest": {
+        "task": "reports.tasks.send_daily_digest",
+        "schedule": crontab(hour=7, minute=30),
+    },
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587; the console by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="gonghui@localhost")
+# Absolute links in e-mails (the daily digest), e.g. https://gonghui.example.org
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="")
 
 # Security: production (DEBUG off) gets HTTPS-only cookies, HSTS and redirects, so that
 # `manage.py check --deploy` has nothing left that settings could fix.

@@ -144,3 +144,22 @@ SECONDARY_SECTIONS = frozenset({"B", "C", "D", "E"})
 # and division 90 (娱乐业). Entries are section letters or numeric prefixes of the 4-digit
 # class code, so a program can exclude anything from a whole section down to one class.
 DEFAULT_EXCLUDED_INDUSTRIES = ["E", "K", "P", "8051", "9013", "90"]
+
+
+# Timeline labels of the application events (workflow actions and recorded changes).
+EVENT_LABELS = {
+    "create": "录入申请",
+    "submit": "提交审核",
+    "return": "退回修改",
+    "reject": "不予推荐",
+    "recommend": "推荐至银行",
+    "approve": "银行审批通过",
+    "decline": "银行审批未通过",
+    "request_consent": "征求工会意见",
+    "consent": "同意贴息",
+    "refuse_consent": "不同意贴息",
+    "disburse": "放款",
+    "opinion": "填写审核意见",
+    "override_check": "贷前审查例外通过",
+    "renew": "续贷",
+}

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from gonghui.fields import money_field, rate_field, user_field
 from loans.choices import (
+    EVENT_LABELS,
     ApplicationChannel,
     ApplicationStatus,
     BorrowerClass,
@@ -270,3 +271,7 @@ class ApplicationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return EVENT_LABELS.get(self.action, self.action)

@@ -377,3 +377,25 @@ def record_opinion(*, application: Application, user, kind: str, text: str) -> O
         action="opinion", actor=user, note=f"{opinion.get_kind_display()}：{text}"
     )
     return opinion
+
+
+@transaction.atomic
+def approve_application_by_union(
+    *, application: Application, user, opinion: str = ""
+) -> Application:
+    """The union's "approve" of the batch list: the next approval step the union owns.
+
+    A draft or returned application is submitted (the recommending unit's approval); a
+    bank-online application awaiting consent gets it. Anything else is refused.
+    """
+    if application.status in (S.DRAFT, S.RETURNED):
+        if clean_text(opinion):
+            record_opinion(
+                application=application, user=user, kind=OpinionKind.RECOMMENDER, text=opinion
+            )
+        return submit_application(application=application, user=user)
+    if application.status == S.CONSENT_REQUESTED:
+        return give_consent(application=application, user=user, opinion=opinion)
+    raise DomainError(
+        "invalid_transition", f"申请当前状态为「{application.get_status_display()}」，无需审核通过"
+    )
