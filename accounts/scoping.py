@@ -34,6 +34,7 @@ SCOPE_PATHS: dict[str, dict[str, str | None]] = {
     "loans.unit": {"unit": "", "bank": None},
     "quotas.quota": {"unit": "unit", "bank": None},
     "quotas.reallocation": {"unit": None, "bank": None},
+    "subsidies.subsidyclaim": {"unit": "unit", "bank": "bank"},
 }
 
 UNSCOPED_ROLES = frozenset({Role.CITY_STAFF, Role.MANAGER})

@@ -20,9 +20,16 @@ _EDIT = ("view", "add", "change")
 # (the admin keeps operational records read-only for them too). Deletion is granted to
 # nobody: financial rows are protected and corrections go through the services.
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
-    Role.COUNTY_STAFF: {app: {"*": _READ_ONLY} for app in ("loans", "quotas", "reports")},
+    Role.COUNTY_STAFF: {
+        **{app: {"*": _READ_ONLY} for app in ("loans", "quotas", "reports")},
+        "subsidies": {"subsidyclaim": _READ_ONLY},
+    },
     Role.CITY_STAFF: {app: {"*": _EDIT} for app in _ALL_APPS},
-    Role.BANK_OFFICER: {"loans": {"*": _READ_ONLY}, "quotas": {"quota": _READ_ONLY}},
+    Role.BANK_OFFICER: {
+        "loans": {"*": _READ_ONLY},
+        "quotas": {"quota": _READ_ONLY},
+        "subsidies": {"subsidyclaim": _READ_ONLY},
+    },
     Role.MANAGER: {app: {"*": _READ_ONLY} for app in _ALL_APPS},
 }
 

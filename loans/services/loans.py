@@ -18,6 +18,7 @@ from loans.models import Applicant, Application, FollowUp, Loan, Repayment
 from loans.services.eligibility import blocking_loan, describe_blocking_loan
 from loans.services.rules import check_maturity, check_rate_within_cap, split_principal
 from loans.services.workflow import apply_transition, check_transition
+from subsidies.services.claims import create_claim_for_loan
 
 
 def _loan_terms(
@@ -251,6 +252,7 @@ def record_repayment(
     if principal_amount == outstanding:
         loan.status, loan.settled_on = LoanStatus.REPAID, repaid_on
         loan.save(update_fields=["status", "settled_on", "updated_at"])
+        create_claim_for_loan(loan=loan, as_of=repaid_on)
     return repayment
 
 
@@ -302,6 +304,7 @@ def renew_loan(
     renewal = _disburse(application=locked, user=user, terms=terms, renewal_of=old)
     old.status, old.settled_on = LoanStatus.RENEWED, start
     old.save(update_fields=["status", "settled_on", "updated_at"])
+    create_claim_for_loan(loan=old, as_of=start)
     application.refresh_from_db()
     return renewal
 

@@ -43,6 +43,7 @@ from loans.models import (
 )
 from loans.services.identity import make_resident_id
 from quotas.models import Quota, Reallocation
+from subsidies.models import AllocationResult, PaymentBatch, SubsidyClaim
 from tests.factories import (
     BankFactory,
     LoanFactory,
@@ -65,6 +66,9 @@ READ_ONLY = {
     Repayment,
     FollowUp,
     Reallocation,
+    SubsidyClaim,
+    PaymentBatch,
+    AllocationResult,
 }
 
 

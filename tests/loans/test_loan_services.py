@@ -455,3 +455,34 @@ def test_renewal_by_another_bank_is_refused(loan, other_bank_user, program_2021)
             maturity_on=date(2022, 7, 10),
         )
     assert error.value.code == "not_found"
+
+
+def test_settling_repayment_creates_the_subsidy_claim_at_once(loan, bank_user):
+    record_repayment(
+        loan=loan, user=bank_user, repaid_on=date(2021, 1, 10), principal_amount="100000"
+    )
+    assert not loan.subsidy_claims.exists()
+    record_repayment(
+        loan=loan,
+        user=bank_user,
+        repaid_on=date(2021, 7, 10),
+        principal_amount="300000.00",
+        interest_amount="23200.00",
+    )
+    claim = loan.subsidy_claims.get()
+    # 300,000 subsidised × 5.80% × 365 days / 360 = 17,641.67 (below the interest charged)
+    assert claim.amount == Decimal("17641.67")
+
+
+def test_renewal_creates_the_old_loans_claim(loan, bank_user, program_2021):
+    renew_loan(
+        loan=loan,
+        application=renewal_application(loan, program_2021),
+        user=bank_user,
+        contract_number="R-1",
+        principal="300000",
+        annual_rate="5.50",
+        disbursed_on=date(2021, 7, 10),
+        maturity_on=date(2022, 7, 10),
+    )
+    assert loan.subsidy_claims.count() == 1

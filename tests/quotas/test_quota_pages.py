@@ -101,8 +101,8 @@ def test_page_shows_marks_progress_bars_totals_and_reallocations(
         15,
     )
     body = response.content.decode()
-    assert '<span class="mark-minus" title="调出（减分项）">−300000.00</span>' in body
-    assert '<span class="mark-plus" title="调入（加分项）">+300000.00</span>' in body
+    assert '<span class="mark-minus" title="调出（减分项）">−300,000.00</span>' in body
+    assert '<span class="mark-plus" title="调入（加分项）">+300,000.00</span>' in body
     assert 'class="progress low"' in body
     assert 'class="progress high"' in body
     assert 'style="width: 11.8%"' in body
