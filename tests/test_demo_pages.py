@@ -39,3 +39,21 @@ def test_application_list_answers_in_constant_queries_with_demo_data(
     assert queries_for(client, url, {"page_size": 20}) == queries_for(
         client, url, {"page_size": 100}
     )
+
+
+DASHBOARD_QUERY_BUDGET = 20
+
+
+@pytest.mark.parametrize("username", ["manager", "county"])
+def test_dashboard_answers_in_constant_queries_with_demo_data(
+    client, demo, username, django_assert_max_num_queries
+):
+    client.force_login(get_user_model().objects.get(username=username))
+    url = reverse("reports:dashboard")
+    for program in ("jgd-2020", "ghd-2022", "all"):
+        with django_assert_max_num_queries(DASHBOARD_QUERY_BUDGET):
+            response = client.get(url, {"program": program})
+        assert response.status_code == 200
+    assert queries_for(client, url, {"program": "jgd-2020"}) == queries_for(
+        client, url, {"program": "ghd-2022"}
+    )
