@@ -14,6 +14,10 @@ NAV = (
     ("贷款管理", "loans:loan-list", set(Role.values)),
     ("贷后跟踪", "loans:follow-ups-due", {Role.COUNTY_STAFF, Role.CITY_STAFF}),
     ("任务完成", "quotas:quota-list", {Role.MANAGER, Role.CITY_STAFF, Role.COUNTY_STAFF}),
+    ("贴息台账", "subsidies:claim-ledger", set(Role.values)),
+    ("支付批次", "subsidies:batch-list", {Role.MANAGER, Role.CITY_STAFF}),
+    ("补助分配", "subsidies:allocation", {Role.MANAGER, Role.CITY_STAFF}),
+    ("月度统计", "reports:monthly", {Role.MANAGER, Role.CITY_STAFF, Role.COUNTY_STAFF}),
 )
 
 

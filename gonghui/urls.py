@@ -10,5 +10,7 @@ urlpatterns = [
     path("", include("loans.urls")),
     path("", include("quotas.urls")),
     path("", include("reports.urls")),
+    path("", include("subsidies.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("gonghui.api_urls")),
 ]

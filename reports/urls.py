@@ -6,4 +6,5 @@ app_name = "reports"
 
 urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("reports/monthly/", views.MonthlyStatsView.as_view(), name="monthly"),
 ]

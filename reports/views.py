@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from accounts.choices import Role
 from accounts.permissions import PortalView
+from accounts.scoping import restrict
+from gonghui.errors import DomainError
+from loans.models import Program, Unit
+from reports.exports import monthly_snapshot_xlsx
+from reports.models import MonthlySnapshot
 from reports.selectors import dashboard, default_program, program_choices
+from reports.services import build_monthly_snapshot, parse_month, previous_month
 
 ALL_PROGRAMS = "all"
 
@@ -44,3 +55,67 @@ class DashboardView(PortalView, TemplateView):
             is_county=self.role == Role.COUNTY_STAFF,
         )
         return context
+
+
+class MonthlyStatsView(PortalView, TemplateView):
+    """附件3 on screen, as an .xlsx download, and rebuilt on demand by city staff."""
+
+    allowed_roles = frozenset({Role.CITY_STAFF, Role.MANAGER, Role.COUNTY_STAFF})
+    template_name = "reports/monthly.html"
+
+    def _choice(self, source):
+        programs = list(Program.objects.order_by("-year", "code"))
+        code = source.get("program")
+        program = next((p for p in programs if p.code == code), programs[0] if programs else None)
+        try:
+            month = parse_month(source["month"]) if source.get("month") else None
+        except DomainError:
+            month = None
+        if month is None:
+            month = previous_month(timezone.localdate())
+        return programs, program, month
+
+    def get(self, request, *args, **kwargs):
+        programs, program, month = self._choice(request.GET)
+        snapshot = (
+            MonthlySnapshot.objects.filter(program=program, month=month).first()
+            if program
+            else None
+        )
+        if request.GET.get("format") == "xlsx":
+            if snapshot is None:
+                raise Http404("该月统计尚未生成")
+            response = HttpResponse(
+                monthly_snapshot_xlsx(snapshot),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            filename = f"{program.code}-{month:%Y-%m}-completion.xlsx"
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        rows = []
+        if snapshot is not None:
+            visible = set(restrict(Unit.objects.all(), request.user).values_list("pk", flat=True))
+            for row in snapshot.rows.select_related("unit").order_by("position"):
+                if (
+                    row.unit_id is None and self.role != Role.COUNTY_STAFF
+                ) or row.unit_id in visible:
+                    rows.append(row)
+        context = self.get_context_data(
+            page_title="业务完成情况统计（附件3）",
+            programs=programs,
+            program=program,
+            month=month,
+            snapshot=snapshot,
+            rows=rows,
+            can_build=self.role == Role.CITY_STAFF,
+        )
+        return self.render_to_response(context)
+
+    def post(self, request, *args, **kwargs):
+        _, program, month = self._choice(request.POST)
+        try:
+            build_monthly_snapshot(program=program, month=month, user=request.user)
+            messages.success(request, f"已生成{program}{month:%Y年%m月}完成情况统计")
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect(f"{reverse('reports:monthly')}?program={program.code}&month={month:%Y-%m}")

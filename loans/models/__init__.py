@@ -1,4 +1,5 @@
 from .applications import Application, ApplicationEvent, EligibilityCheck, Opinion
+from .idempotency import IdempotencyRecord
 from .loans import FollowUp, Loan, Repayment
 from .parties import Applicant, Bank, Enterprise, Unit
 from .program import Program
@@ -11,6 +12,7 @@ __all__ = [
     "EligibilityCheck",
     "Enterprise",
     "FollowUp",
+    "IdempotencyRecord",
     "Loan",
     "Opinion",
     "Program",

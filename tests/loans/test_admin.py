@@ -43,6 +43,7 @@ from loans.models import (
 )
 from loans.services.identity import make_resident_id
 from quotas.models import Quota, Reallocation
+from reports.models import MonthlySnapshot
 from subsidies.models import AllocationResult, PaymentBatch, SubsidyClaim
 from tests.factories import (
     BankFactory,
@@ -69,6 +70,7 @@ READ_ONLY = {
     SubsidyClaim,
     PaymentBatch,
     AllocationResult,
+    MonthlySnapshot,
 }
 
 
