@@ -10,6 +10,7 @@ urlpatterns = [
     path("v1/", include("loans.api.urls")),
     path("v1/", include("quotas.api.urls")),
     path("v1/", include("subsidies.api.urls")),
+    path("v1/", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

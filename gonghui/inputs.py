@@ -55,10 +55,10 @@ def parse_amount(value, *, field: str, allow_zero: bool = False) -> Decimal:
     if amount < ZERO or (amount == ZERO and not allow_zero):
         message = "金额不能为负数" if allow_zero else "金额必须大于0"
         raise DomainError.for_field(field, "amount_not_positive", message)
+    if amount >= MAX_MONEY:  # before quantize(), which cannot hold 1e30 at fen precision
+        raise DomainError.for_field(field, "amount_too_large", "金额超出允许范围")
     if amount != amount.quantize(FEN):
         raise DomainError.for_field(field, "amount_precision", "金额最多保留两位小数（分）")
-    if amount >= MAX_MONEY:
-        raise DomainError.for_field(field, "amount_too_large", "金额超出允许范围")
     return amount.quantize(FEN)
 
 

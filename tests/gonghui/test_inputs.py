@@ -46,6 +46,8 @@ def test_amounts_are_returned_with_two_places(value, expected):
         ("-0.01", "amount_not_positive"),
         ("0.001", "amount_precision"),
         ("1e20", "amount_too_large"),
+        ("1e30", "amount_too_large"),
+        ("1e-30", "amount_precision"),
         ("100000000000000", "amount_too_large"),
         ("١٢٣", "amount_invalid"),  # Arabic-Indic digits
     ],
