@@ -11,6 +11,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.choices import Role
 from accounts.scoping import restrict, role_of
@@ -36,3 +37,23 @@ class PortalView(LoginRequiredMixin):
 def scoped_get_or_404(queryset: QuerySet, user, **lookup):
     """The row matching ``lookup`` among those the user may see, or 404."""
     return get_object_or_404(restrict(queryset, user), **lookup)
+
+
+def safe_next(request, fallback: str) -> str:
+    """The ``next`` target if it stays on this site, otherwise ``fallback``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def int_ids(values) -> list[int]:
+    """The whole numbers among submitted ids; anything else is ignored, never a 500."""
+    return [int(v) for v in values if str(v).isascii() and str(v).isdigit()]
+
+
+def int_id(value) -> int | None:
+    ids = int_ids([value]) if value not in (None, "") else []
+    return ids[0] if ids else None

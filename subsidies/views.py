@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView, View
 
 from accounts.choices import Role
-from accounts.permissions import PortalView
+from accounts.permissions import PortalView, int_ids, safe_next
 from accounts.scoping import profile_of, restrict
 from gonghui.errors import DomainError
 from gonghui.money import ZERO
@@ -137,10 +137,8 @@ class BatchCreateView(PortalView, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        back = request.POST.get("next") or reverse("subsidies:claim-ledger")
-        if not back.startswith("/"):
-            back = reverse("subsidies:claim-ledger")
-        ids = request.POST.getlist("claim_ids")
+        back = safe_next(request, reverse("subsidies:claim-ledger"))
+        ids = int_ids(request.POST.getlist("claim_ids"))
         if not ids:
             messages.error(request, "请选择要纳入批次的贴息申请")
             return HttpResponseRedirect(back)

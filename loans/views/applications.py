@@ -7,11 +7,19 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView, View
 
 from accounts.choices import Role
-from accounts.permissions import UNION_STAFF, PortalView, scoped_get_or_404
+from accounts.permissions import (
+    UNION_STAFF,
+    PortalView,
+    int_id,
+    int_ids,
+    safe_next,
+    scoped_get_or_404,
+)
 from accounts.scoping import in_scope, restrict
 from gonghui.errors import DomainError
 from loans.choices import ApplicationChannel, OpinionKind
@@ -102,11 +110,11 @@ class ApplicationBatchView(PortalView, View):
 
     def post(self, request):
         action = request.POST.get("action")
-        ids = request.POST.getlist("ids")
+        ids = int_ids(request.POST.getlist("ids"))
         if action not in BATCH_ACTIONS or not ids:
             messages.error(request, "请选择申请和批量操作")
             return redirect("loans:application-list")
-        bank = Bank.objects.filter(pk=request.POST.get("bank") or None).first()
+        bank = Bank.objects.filter(pk=int_id(request.POST.get("bank"))).first()
         note = request.POST.get("note", "")
         results = []
         for application in application_list(request.user).filter(pk__in=ids):
@@ -120,6 +128,9 @@ class ApplicationBatchView(PortalView, View):
                 results.append((application.reference, True, "成功"))
             except DomainError as error:
                 results.append((application.reference, False, error.message))
+        if not results:
+            messages.error(request, "所选申请不存在或不在您的管辖范围内")
+            return redirect(safe_next(request, reverse("loans:application-list")))
         done = sum(1 for _, ok, _ in results if ok)
         level = messages.SUCCESS if done == len(results) else messages.WARNING
         messages.add_message(
@@ -130,7 +141,7 @@ class ApplicationBatchView(PortalView, View):
         for reference, ok, text in results:
             if not ok:
                 messages.error(request, f"{reference}：{text}")
-        return redirect(request.POST.get("next") or "loans:application-list")
+        return redirect(safe_next(request, reverse("loans:application-list")))
 
 
 # --- detail and actions -----------------------------------------------------------------
@@ -184,7 +195,7 @@ def _run_action(action: str, application, user, post) -> str:
         approve_application_by_union(application=application, user=user, opinion=opinion)
         return "已提交审核"
     if action == "recommend":
-        bank = Bank.objects.filter(pk=post.get("bank") or None).first()
+        bank = Bank.objects.filter(pk=int_id(post.get("bank"))).first()
         recommend_application(
             application=application, user=user, bank=bank, opinion=post.get("opinion", "")
         )

@@ -289,3 +289,36 @@ def test_intake_lookup_offers_an_existing_applicant_in_scope(
 def test_intake_lookup_is_for_union_staff_only(client, bank_user):
     client.force_login(bank_user)
     assert client.get(reverse("loans:intake-lookup"), {"id_number": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "recommend", "ids": ["abc", "1.5"]},
+        {"action": "recommend", "ids": ["1"], "bank": "xyz"},
+    ],
+)
+def test_garbage_batch_input_is_a_message_not_a_500(client, county_user, data):
+    client.force_login(county_user)
+    response = client.post(reverse("loans:application-batch"), data, follow=True)
+    assert response.status_code == 200
+
+
+def test_garbage_bank_on_recommend_is_a_message(client, county_user, program, unit):
+    application = ApplicationFactory(program=program, unit=unit, status=S.SUBMITTED)
+    client.force_login(county_user)
+    url = reverse("loans:application-action", args=[application.pk, "recommend"])
+    response = client.post(url, {"bank": "abc"}, follow=True)
+    assert response.status_code == 200
+    assert "请选择推荐的合作银行" in response.content.decode()
+
+
+def test_batch_never_redirects_off_site(client, county_user, program, unit):
+    draft = ApplicationFactory(program=program, unit=unit)
+    client.force_login(county_user)
+    for target in ("https://evil.example.com/", "//evil.example.com/"):
+        response = client.post(
+            reverse("loans:application-batch"),
+            {"action": "approve", "ids": [draft.pk], "next": target},
+        )
+        assert response["Location"] == reverse("loans:application-list")
