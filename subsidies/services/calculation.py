@@ -10,9 +10,9 @@ premium  = subsidised principal × premium rate × premium share  (for its premi
   whichever is earlier. 360 is the Chinese banks' day basis for annual rates.
 * Each part applies only to the loan types the program lists for it (Xuzhou: credit loans
   get the premium subsidy only).
-* The subsidy never exceeds the interest the bank reports as charged, when it has reported
-  any (issue 6): the interest part is capped first, then the premium part is cut to what
-  is left under that ceiling.
+* The interest part never exceeds the interest the bank reports as charged, when it has
+  reported any. The premium subsidy refunds the guarantee-insurance premium, not interest,
+  so that cap does not apply to it.
 * Every intermediate is exact (:mod:`subsidies.services.exact`); the total is rounded
   half-up to the fen once, at the end. The interest part is rounded the same way for the
   ledger and the premium part is the rest of the total, so the parts always add up to it.
@@ -115,8 +115,6 @@ def compute_subsidy(*, program: Program, inputs: SubsidyInputs) -> SubsidyResult
         premium = (
             principal * exact(program.premium_rate) * exact(program.premium_share) / PERCENT**2
         )
-        if charged is not None:
-            premium = min(premium, exact(charged) - interest)
 
     total_fens = fens_half_up(interest + premium)
     interest_fens = fens_half_up(interest)

@@ -216,18 +216,14 @@ def test_interest_charged_above_the_formula_changes_nothing(jiujiang):
     assert result.total == D("17641.67")
 
 
-def test_the_subsidy_never_exceeds_the_interest_charged_premium_included(xuzhou):
-    # Interest is capped at the 1,000.00 charged, and the premium is cut to nothing left.
+def test_the_premium_is_not_capped_by_the_interest_charged(xuzhou):
+    # The premium refunds the guarantee insurance, not interest: 1,000.00 interest + 3,000.00
     result = compute_subsidy(program=xuzhou, inputs=inputs(interest_charged=D("1000.00")))
-    assert (result.interest_subsidy, result.premium_subsidy) == (D("1000.00"), D("0.00"))
-    # A credit loan's 3,000.00 premium with 1,200.00 of interest charged: 1,200.00 in all.
+    assert (result.interest_subsidy, result.premium_subsidy) == (D("1000.00"), D("3000.00"))
     credit = compute_subsidy(
-        program=xuzhou, inputs=inputs(loan_type=LoanType.CREDIT, interest_charged=D("1200.00"))
+        program=xuzhou, inputs=inputs(loan_type=LoanType.CREDIT, interest_charged=D("10.00"))
     )
-    assert credit.total == D("1200.00")
-    # With enough interest charged, both parts are paid in full.
-    full = compute_subsidy(program=xuzhou, inputs=inputs(interest_charged=D("30000.00")))
-    assert full.premium_subsidy == D("3000.00")
+    assert credit.total == D("3000.00")
 
 
 def test_negative_interest_charged_is_refused(jiujiang):
