@@ -102,6 +102,10 @@ from loans.services.eligibility import CheckResult, run_pre_loan_checks
 from loans.services.identity import CREDIT_CODE_ALPHABET, make_credit_code, make_resident_id
 from loans.services.rules import add_months, split_principal
 from quotas.models import Quota, Reallocation
+from reports.models import MonthlySnapshot
+from reports.services import build_monthly_snapshot
+from subsidies.models import SubsidyClaim
+from subsidies.services.claims import create_due_claims
 
 DEFAULT_SEED = 2020
 TZ = ZoneInfo("Asia/Shanghai")
@@ -631,6 +635,8 @@ COUNTED_MODELS = (
     Loan,
     Repayment,
     FollowUp,
+    SubsidyClaim,
+    MonthlySnapshot,
 )
 
 
@@ -650,7 +656,22 @@ def seed_demo(*, seed: int = DEFAULT_SEED) -> SeedResult:
         exists = Application.objects.filter(program__code__in=PROGRAM_CODES).exists()
         if not exists:
             _Builder(random.Random(seed), ref, users).build()
+            _build_reports(ref)
     return SeedResult(seed=seed, created=not exists, counts=model_counts(), users=_user_table())
+
+
+# Every demo loan has matured by then, so each gets its subsidy claim (a fixed day keeps the
+# demo deterministic); 附件3 is built for the months each program lent in.
+CLAIMS_AS_OF = date(2023, 12, 31)
+SNAPSHOT_MONTHS = (6, 7, 8, 9, 12)
+
+
+def _build_reports(ref: _Reference) -> None:
+    """Subsidy claims and monthly statistics, as the scheduled jobs would have left them."""
+    create_due_claims(as_of=CLAIMS_AS_OF)
+    for program in ref.programs.values():
+        for month in SNAPSHOT_MONTHS:
+            build_monthly_snapshot(program=program, month=date(program.year, month, 1))
 
 
 # --- reference data writers -----------------------------------------------------------------

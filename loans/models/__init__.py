@@ -3,8 +3,10 @@ from .idempotency import IdempotencyRecord
 from .loans import FollowUp, Loan, Repayment
 from .parties import Applicant, Bank, Enterprise, Unit
 from .program import Program
+from .webhooks import ApiAuditEntry, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "ApiAuditEntry",
     "Applicant",
     "Application",
     "ApplicationEvent",
@@ -18,4 +20,6 @@ __all__ = [
     "Program",
     "Repayment",
     "Unit",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -58,6 +58,8 @@ class Bank(models.Model):
     short_name = models.CharField("简称", max_length=30, blank=True)
     offers_online_review = models.BooleanField("开展线上审核", default=True)
     offers_offline_review = models.BooleanField("开展线下审核", default=True)
+    webhook_url = models.CharField("状态回调地址", max_length=500, blank=True)
+    webhook_secret = models.CharField("回调签名密钥", max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "合作银行"

@@ -17,6 +17,7 @@ from loans.choices import CheckRule, LoanStatus, OperatingStatus
 from loans.models import Applicant, Application, FollowUp, Loan, Repayment
 from loans.services.eligibility import blocking_loan, describe_blocking_loan
 from loans.services.rules import check_maturity, check_rate_within_cap, split_principal
+from loans.services.webhooks import notify_loan
 from loans.services.workflow import apply_transition, check_transition
 from subsidies.services.claims import create_claim_for_loan
 
@@ -146,6 +147,7 @@ def _disburse(*, application: Application, user, terms: dict, renewal_of: Loan |
     if renewal_of is not None:
         note += f"（续贷，原合同{renewal_of.contract_number}）"
     apply_transition(application, action="disburse", user=user, note=note)
+    notify_loan(loan, "disbursed")
     return loan
 
 
@@ -253,6 +255,7 @@ def record_repayment(
         loan.status, loan.settled_on = LoanStatus.REPAID, repaid_on
         loan.save(update_fields=["status", "settled_on", "updated_at"])
         create_claim_for_loan(loan=loan, as_of=repaid_on)
+        notify_loan(loan, "repaid")
     return repayment
 
 
@@ -305,6 +308,7 @@ def renew_loan(
     old.status, old.settled_on = LoanStatus.RENEWED, start
     old.save(update_fields=["status", "settled_on", "updated_at"])
     create_claim_for_loan(loan=old, as_of=start)
+    notify_loan(old, "renewed")
     application.refresh_from_db()
     return renewal
 

@@ -26,6 +26,7 @@ from gonghui.errors import DomainError
 from loans.choices import ApplicationChannel as C
 from loans.choices import ApplicationStatus as S
 from loans.models import Application
+from loans.services.webhooks import notify_application_event
 
 UNION_STAFF = frozenset({Role.COUNTY_STAFF, Role.CITY_STAFF})
 BANK = frozenset({Role.BANK_OFFICER})
@@ -248,13 +249,14 @@ def apply_transition(
     locked.status = transition.target
     locked.status_changed_at = timezone.now()
     locked.save()
-    locked.events.create(
+    event = locked.events.create(
         action=action,
         from_status=from_status,
         to_status=transition.target,
         actor=user,
         note=(note or "").strip(),
     )
+    notify_application_event(event)  # the bank's status callback, sent after the commit
     # Keep the caller's object in step with the stored row.
     application.refresh_from_db()
     return application

@@ -13,6 +13,11 @@ class MonthlySnapshotRowSerializer(serializers.ModelSerializer):
     renewal_amount = money_field()
     leveraged_amount = money_field()
     completed = money_field()
+    # Explicit fields: model-derived integer bounds differ between SQLite and PostgreSQL,
+    # which would make the committed OpenAPI document depend on the database.
+    loans = serializers.IntegerField(read_only=True)
+    new_union_members = serializers.IntegerField(read_only=True)
+    jobs_created = serializers.IntegerField(read_only=True)
     completion_rate = serializers.DecimalField(
         max_digits=6, decimal_places=2, read_only=True, allow_null=True
     )

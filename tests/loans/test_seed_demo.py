@@ -95,6 +95,11 @@ def _reference_data():
 
 
 def _delete_demo_transactions():
+    from reports.models import MonthlySnapshot
+    from subsidies.models import SubsidyClaim
+
+    MonthlySnapshot.objects.all().delete()
+    SubsidyClaim.objects.all().delete()
     FollowUp.objects.all().delete()
     Repayment.objects.all().delete()
     Loan.objects.filter(renewal_of__isnull=False).delete()
