@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -26,6 +27,7 @@ from loans.choices import ApplicationChannel, OpinionKind
 from loans.filters import SORTS, ApplicationFilter
 from loans.forms import ApplicationIntakeForm
 from loans.models import Applicant, Bank, Enterprise, Unit
+from loans.models.webhooks import ApiAuditEntry
 from loans.selectors import application_detail, application_list, overdue_applications
 from loans.services.applications import (
     OPEN_STATUSES,
@@ -146,6 +148,8 @@ class ApplicationBatchView(PortalView, View):
 
 # --- detail and actions -----------------------------------------------------------------
 
+AUDIT_READERS = frozenset({*UNION_STAFF, Role.MANAGER})
+
 # Roles that see resident IDs and mobiles in full on the detail page (the union reviewers).
 UNMASKED_ROLES = UNION_STAFF
 
@@ -178,8 +182,21 @@ class ApplicationDetailView(PortalView, TemplateView):
                 if self.role in OPINION_ROLES[kind]
             ],
             banks=Bank.objects.all(),
+            audit_entries=self._audit_entries(application),
         )
         return context
+
+    def _audit_entries(self, application):
+        """The bank API writes on this application and its loans (union staff and managers)."""
+        if self.role not in AUDIT_READERS:
+            return []
+        loan_ids = [loan.pk for loan in application.loans.all()]
+        return list(
+            ApiAuditEntry.objects.filter(
+                Q(object_type="application", object_id=application.pk)
+                | Q(object_type="loan", object_id__in=loan_ids)
+            ).select_related("user", "bank")[:100]
+        )
 
 
 class ApplicationPrintView(ApplicationDetailView):

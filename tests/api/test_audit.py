@@ -79,3 +79,16 @@ def test_staff_read_the_trail_within_their_scope(
     response = token_client(bank_user).get(url)
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+def test_staff_read_the_trail_on_the_application_timeline(decided, county_user, bank_user, client):
+    from django.urls import reverse
+
+    url = reverse("loans:application-detail", args=[decided.pk])
+    client.force_login(county_user)
+    body = client.get(url).content.decode()
+    assert "银行接口操作记录" in body
+    assert "req-decision-1" in body
+    assert f"{API}/applications/{decided.pk}/decision/" in body
+    client.force_login(bank_user)
+    assert "req-decision-1" not in client.get(url).content.decode()
