@@ -153,6 +153,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=30),
     },
     # 附件3 is due on the 2nd: build the month just ended at 01:00 that day.
+    # Bank callbacks whose queued attempt was lost (broker down) or is due for a retry.
+    "redeliver-pending-webhooks": {
+        "task": "loans.tasks.redeliver_pending",
+        "schedule": crontab(minute="*/5"),
+    },
     "build-monthly-snapshots": {
         "task": "reports.tasks.build_monthly_snapshots",
         "schedule": crontab(hour=1, minute=0, day_of_month=2),

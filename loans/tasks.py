@@ -28,7 +28,7 @@ def deliver_webhook(delivery_id: int) -> str:
 
 @shared_task(name="loans.tasks.redeliver_pending")
 def redeliver_pending(limit: int = 500) -> int:
-    """Queue every pending delivery that is due (a periodic sweep; not scheduled by default)."""
+    """Queue every pending delivery that is due (beat runs this sweep every five minutes)."""
     ids = list(webhooks.pending_due().order_by("id").values_list("id", flat=True)[:limit])
     for delivery_id in ids:
         webhooks.enqueue(delivery_id)

@@ -180,3 +180,14 @@ def test_every_settings_variable_is_documented():
             f"{name} not in .env.example"
         )
         assert f"| `{name}` |" in readme, f"{name} not in the README table"
+
+
+def test_beat_schedule_names_registered_tasks():
+    """Every scheduled job points at a task the Celery app knows."""
+    from django.conf import settings
+
+    from gonghui.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
