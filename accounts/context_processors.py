@@ -18,6 +18,7 @@ NAV = (
     ("支付批次", "subsidies:batch-list", {Role.MANAGER, Role.CITY_STAFF}),
     ("补助分配", "subsidies:allocation", {Role.MANAGER, Role.CITY_STAFF}),
     ("月度统计", "reports:monthly", {Role.MANAGER, Role.CITY_STAFF, Role.COUNTY_STAFF}),
+    ("公示名单", "reports:announcement", {Role.MANAGER, Role.CITY_STAFF}),
 )
 
 

@@ -109,3 +109,73 @@ def monthly_snapshot_xlsx(snapshot: MonthlySnapshot) -> bytes:
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- rosters -----------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 张小三 → 张*三, 欧阳娜娜 → 欧**娜: first and last character kept."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _write_rows(title: str, headers: tuple[str, ...], rows, widths: tuple[int, ...]) -> bytes:
+    """A streamed (write-only) workbook: title row, header row, then the rows as they come."""
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    heading = WriteOnlyCell(sheet, value=title)
+    heading.font = Font(size=14, bold=True)
+    sheet.append([heading])
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = Font(bold=True)
+        cell.border = BOX
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append(row)
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def announcement_xlsx(*, program, loans) -> bytes:
+    """公示名单: approved borrowers of a program and period, names and IDs masked."""
+    from loans.services.identity import mask_resident_id
+
+    headers = (
+        "序号",
+        "单位",
+        "借款人",
+        "身份证号",
+        "企业名称",
+        "贷款金额（万元）",
+        "放款银行",
+        "放款日期",
+    )
+    rows = (
+        (
+            number,
+            loan.unit.name,
+            mask_name(loan.application.applicant.name),
+            mask_resident_id(loan.application.applicant.id_number),
+            loan.application.enterprise.name,
+            _wan(loan.principal).quantize(Decimal("0.01")),
+            str(loan.bank),
+            loan.disbursed_on,
+        )
+        for number, loan in enumerate(loans, start=1)
+    )
+    return _write_rows(
+        f"{program.name}贷款贴息公示名单", headers, rows, (6, 12, 10, 22, 30, 14, 16, 12)
+    )

@@ -7,4 +7,5 @@ app_name = "reports"
 urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("reports/monthly/", views.MonthlyStatsView.as_view(), name="monthly"),
+    path("reports/announcement/", views.AnnouncementView.as_view(), name="announcement"),
 ]

@@ -13,8 +13,9 @@ from accounts.choices import Role
 from accounts.permissions import PortalView
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
-from loans.models import Program, Unit
-from reports.exports import monthly_snapshot_xlsx
+from gonghui.inputs import FieldErrors, parse_date
+from loans.models import Loan, Program, Unit
+from reports.exports import announcement_xlsx, mask_name, monthly_snapshot_xlsx
 from reports.models import MonthlySnapshot
 from reports.selectors import dashboard, default_program, program_choices
 from reports.services import build_monthly_snapshot, parse_month, previous_month
@@ -119,3 +120,57 @@ class MonthlyStatsView(PortalView, TemplateView):
         except DomainError as error:
             messages.error(request, error.message)
         return redirect(f"{reverse('reports:monthly')}?program={program.code}&month={month:%Y-%m}")
+
+
+class AnnouncementView(PortalView, TemplateView):
+    """公示名单 of a program and period: borrowers with names and resident IDs masked."""
+
+    allowed_roles = frozenset({Role.CITY_STAFF, Role.MANAGER})
+    template_name = "reports/announcement.html"
+
+    def get(self, request, *args, **kwargs):
+        programs = list(Program.objects.order_by("-year", "code"))
+        code = request.GET.get("program")
+        program = next((p for p in programs if p.code == code), programs[0] if programs else None)
+        errors = FieldErrors()
+        start = errors.attempt(
+            "from",
+            lambda: parse_date(request.GET["from"], field="from")
+            if request.GET.get("from")
+            else None,
+        )
+        end = errors.attempt(
+            "to",
+            lambda: parse_date(request.GET["to"], field="to") if request.GET.get("to") else None,
+        )
+        loans = restrict(Loan.objects.filter(program=program), request.user).select_related(
+            "unit", "bank", "application__applicant", "application__enterprise"
+        )
+        if start:
+            loans = loans.filter(disbursed_on__gte=start)
+        if end:
+            loans = loans.filter(disbursed_on__lte=end)
+        loans = loans.order_by("unit__sort_order", "disbursed_on", "id")
+        if request.GET.get("format") == "xlsx" and program is not None and not errors:
+            response = HttpResponse(
+                announcement_xlsx(program=program, loans=loans.iterator(chunk_size=2000)),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="{program.code}-announcement.xlsx"'
+            )
+            return response
+        context = self.get_context_data(
+            page_title="贷款贴息公示名单",
+            programs=programs,
+            program=program,
+            errors=errors.errors,
+            start=request.GET.get("from", ""),
+            end=request.GET.get("to", ""),
+            count=loans.count() if not errors else 0,
+            preview=[
+                (mask_name(loan.application.applicant.name), loan)
+                for loan in (loans[:50] if not errors else [])
+            ],
+        )
+        return self.render_to_response(context)
