@@ -226,35 +226,31 @@ class Dashboard:
         return max(260, 32 * len(self.units) + 80)
 
     def chart_data(self) -> dict:
-        """The JSON the charts draw: plain numbers, amounts in 万元, Chinese labels."""
-
-        def num(values):
-            return [float(v) for v in values]
+        """The JSON the charts draw: amounts in 万元 and rates as exact decimal strings
+        (json_script's encoder writes Decimal as text; dashboard.js turns them into numbers
+        only for drawing), Chinese labels."""
 
         return {
             "months": {
                 "labels": [r.label for r in self.months],
-                "amount": num(r.amount_wan for r in self.months),
+                "amount": list(r.amount_wan for r in self.months),
                 "loans": [r.loans for r in self.months],
             },
             "years": {
                 "labels": [r.label for r in self.years],
-                "amount": num(r.amount_wan for r in self.years),
+                "amount": list(r.amount_wan for r in self.years),
                 "loans": [r.loans for r in self.years],
             },
             "units": {
                 "labels": [r.name for r in self.units],
-                "task": num(r.task_wan for r in self.units),
-                "completed": num(r.completed_wan for r in self.units),
-                "rate": [
-                    float(r.completion_rate) if r.completion_rate is not None else None
-                    for r in self.units
-                ],
+                "task": list(r.task_wan for r in self.units),
+                "completed": list(r.completed_wan for r in self.units),
+                "rate": [r.completion_rate for r in self.units],
             },
             "founders": {
                 "labels": [r.label for r in self.founders],
                 "loans": [r.loans for r in self.founders],
-                "amount": num(r.amount_wan for r in self.founders),
+                "amount": list(r.amount_wan for r in self.founders),
                 "jobs": [r.jobs for r in self.founders],
             },
             "industries": {

@@ -13,6 +13,16 @@
     return;
   }
   var data = JSON.parse(source.textContent);
+  // Amounts and rates arrive as exact decimal strings; numbers are needed only to draw.
+  function numbers(values) {
+    return values.map(function (v) { return v === null ? null : Number(v); });
+  }
+  data.months.amount = numbers(data.months.amount);
+  data.years.amount = numbers(data.years.amount);
+  data.units.task = numbers(data.units.task);
+  data.units.completed = numbers(data.units.completed);
+  data.units.rate = numbers(data.units.rate);
+  data.founders.amount = numbers(data.founders.amount);
   var Chart = window.Chart;
 
   var COLORS = {

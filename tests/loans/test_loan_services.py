@@ -113,18 +113,23 @@ def test_second_disbursement_of_one_application_is_refused(approved, bank_user):
     assert Loan.objects.count() == 1
 
 
-def test_bank_online_loan_needs_the_unions_consent_first(program, unit, bank, bank_user):
-    application = ApplicationFactory(
+def online_approved(program, unit, bank, *, status):
+    """A bank-online application approved at 4.75 % for 100,000 元."""
+    return ApplicationFactory(
         program=program,
         unit=unit,
         bank=bank,
         channel=C.BANK_ONLINE,
-        status=S.BANK_APPROVED,
+        status=status,
         review_channel=ReviewChannel.ONLINE,
         loan_type=LoanType.CREDIT,
         approved_amount=Decimal("100000"),
         approved_rate=Decimal("4.75"),
     )
+
+
+def test_bank_online_loan_needs_the_unions_consent_first(program, unit, bank, bank_user):
+    application = online_approved(program, unit, bank, status=S.BANK_APPROVED)
     with pytest.raises(DomainError) as error:
         disburse(application, bank_user, principal="100000", annual_rate="4.75")
     assert error.value.code == "invalid_transition"
@@ -337,17 +342,7 @@ def test_loan_factory_builds_a_consistent_loan():
 
 
 def test_rate_above_the_online_cap_is_rejected_at_disbursement(program, unit, bank, bank_user):
-    application = ApplicationFactory(
-        program=program,
-        unit=unit,
-        bank=bank,
-        channel=C.BANK_ONLINE,
-        status=S.CONSENTED,
-        review_channel=ReviewChannel.ONLINE,
-        loan_type=LoanType.CREDIT,
-        approved_amount=Decimal("100000"),
-        approved_rate=Decimal("4.75"),
-    )
+    application = online_approved(program, unit, bank, status=S.CONSENTED)
     with pytest.raises(DomainError) as error:
         disburse(application, bank_user, principal="100000", annual_rate="4.76")
     assert error.value.field_errors["annual_rate"]

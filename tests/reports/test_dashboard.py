@@ -282,7 +282,7 @@ def test_chart_data_is_on_the_page_in_wan(client, manager_user, book):
     assert set(data) == {"months", "years", "units", "founders", "industries", "statuses"}
     july = sum(Decimal(s[2]) for s in SPECS if s[1].month == 7 and s[1].year == 2020)
     assert data["months"]["labels"][0] == "2020年7月"
-    assert data["months"]["amount"][0] == float(to_wan(july))
+    assert Decimal(data["months"]["amount"][0]) == to_wan(july)
     assert [g["label"] for g in data["industries"]["groups"]] == IndustryGroup.labels
     assert data["founders"]["labels"] == FounderClass.labels
     assert data["statuses"]["loans"] == [1, 1, 1, 3]
