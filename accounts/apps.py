@@ -21,6 +21,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts.models import Profile
+        from gonghui import spreadsheets  # noqa: F401  (registers the defusedxml system check)
 
         post_migrate.connect(_create_role_groups, sender=self)
         post_save.connect(_sync_role_group, sender=Profile, dispatch_uid="accounts.sync_role_group")
