@@ -19,6 +19,7 @@ as the ``postgres`` user) so restarting it disturbs nothing else on the machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -36,9 +37,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-PG_BIN = Path("/usr/lib/postgresql") / (
-    sorted(os.listdir("/usr/lib/postgresql"))[-1] if Path("/usr/lib/postgresql").exists() else ""
-) / "bin"
+PG_BIN = (
+    Path("/usr/lib/postgresql")
+    / (
+        sorted(os.listdir("/usr/lib/postgresql"))[-1]
+        if Path("/usr/lib/postgresql").exists()
+        else ""
+    )
+    / "bin"
+)
 PG_PORT = 5499
 HOST, PORT = "127.0.0.1", 8766
 INTEREST = Decimal("1.23")
@@ -53,7 +60,8 @@ class PrivateCluster:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="gonghui-faults-"))
         self.data = self.folder / "data"
-        shutil.chown(self.folder, "postgres") if os.geteuid() == 0 else None
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
 
     def create(self) -> None:
         as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
@@ -80,10 +88,8 @@ class PrivateCluster:
         as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
