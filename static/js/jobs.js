@@ -9,6 +9,8 @@
   var label = document.getElementById("export-status");
   var rows = document.getElementById("export-rows");
   var link = document.getElementById("export-download");
+  var ready = document.getElementById("export-ready");
+  var failed = document.getElementById("export-failed");
   var error = document.getElementById("export-error");
   var delay = 500;
 
@@ -22,11 +24,11 @@
     }
     if (state.download_url) {
       link.href = state.download_url;
-      link.hidden = false;
+      ready.hidden = false;
     }
     if (state.error) {
       error.textContent = state.error;
-      error.hidden = false;
+      failed.hidden = false;
     }
   }
 
