@@ -205,7 +205,8 @@ def _fail(job_id: int, message: str) -> None:
 
 
 def delete_old_exports(now=None) -> int:
-    """Delete jobs older than ``KEEP_DAYS`` with their files; returns how many jobs."""
+    """Delete jobs older than ``KEEP_DAYS`` with their files, and temporary files of killed
+    runs older than a day; returns how many jobs."""
     cutoff = (now or timezone.now()) - timedelta(days=KEEP_DAYS)
     old = ExportJob.objects.filter(created_at__lt=cutoff)
     count = 0
@@ -215,6 +216,13 @@ def delete_old_exports(now=None) -> int:
             path.unlink(missing_ok=True)
         job.delete()
         count += 1
+    # Temporary files left by a worker killed mid-write (its rerun used a new one).
+    root = export_root()
+    if root.exists():
+        stale = (now or timezone.now()).timestamp() - 24 * 3600
+        for leftover in root.glob(".job-*"):
+            if leftover.stat().st_mtime < stale:
+                leftover.unlink(missing_ok=True)
     return count
 
 

@@ -168,3 +168,23 @@ class ExportJob(models.Model):
         if not self.rows_total:
             return 0
         return min(99, self.rows_done * 100 // self.rows_total)
+
+
+class DigestDelivery(models.Model):
+    """One user's daily digest of one day was sent: the scheduled task sends it once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField("日期")
+    sent_at = models.DateTimeField("发送时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "每日提醒发送记录"
+        verbose_name_plural = "每日提醒发送记录"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day}"

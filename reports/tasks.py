@@ -31,8 +31,9 @@ def send_daily_digest(day: str | None = None) -> dict:
     """Mail each user their reminders; Celery beat runs it daily at 07:30 Asia/Shanghai.
 
     ``day`` is an ISO date (JSON-serialisable) for a re-run; the local date by default.
+    Each user gets the day's mail once, however often the task runs.
     """
-    result = digest.send_daily_digest(today=date.fromisoformat(day) if day else None)
+    result = digest.send_daily_digest(today=date.fromisoformat(day) if day else None, once=True)
     return {
         "sent": result.sent,
         "without_reminders": result.without_reminders,

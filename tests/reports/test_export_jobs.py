@@ -206,3 +206,15 @@ def test_files_older_than_seven_days_are_deleted(city_user, program, loans):
     assert not old_path.exists() and not ExportJob.objects.filter(pk=old.pk).exists()
     assert jobs.job_path(ExportJob.objects.get(pk=recent.pk)).exists()
     assert not os.access(old_path, os.F_OK)
+
+
+def test_temporary_files_of_killed_runs_are_deleted_after_a_day(city_user, program):
+    root = jobs.export_root()
+    root.mkdir(parents=True)
+    stale, fresh = root / ".job-1-abc.xlsx", root / ".job-2-def.xlsx"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    os.utime(stale, (two_days_ago, two_days_ago))
+    jobs.delete_old_exports()
+    assert [path.name for path in root.iterdir()] == [fresh.name]
