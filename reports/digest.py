@@ -94,12 +94,27 @@ def digest_recipients():
     )
 
 
-def send_daily_digest(*, today: date | None = None) -> DigestResult:
-    """Mail every recipient their reminders of ``today`` (the local date by default)."""
+def send_daily_digest(*, today: date | None = None, once: bool = False) -> DigestResult:
+    """Mail every recipient their reminders of ``today`` (the local date by default).
+
+    ``once`` (the scheduled task): skip users already mailed that day and record each mail
+    sent, so a second run of the same day (a retry, a duplicate beat) mails nobody twice.
+    A manual re-run (the command) sends again.
+    """
+    from reports.models import DigestDelivery
+
     today = today or timezone.localdate()
-    sent = without = failed = 0
+    sent = without = failed = skipped = 0
+    done = (
+        set(DigestDelivery.objects.filter(day=today).values_list("user_id", flat=True))
+        if once
+        else set()
+    )
     with get_connection() as connection:
         for user in digest_recipients():
+            if user.pk in done:
+                skipped += 1
+                continue
             message = digest_message(user, today=today)
             if message is None:
                 without += 1
@@ -112,5 +127,9 @@ def send_daily_digest(*, today: date | None = None) -> DigestResult:
                 logger.exception("daily digest to user %s failed", user.pk)
             else:
                 sent += 1
-    logger.info("daily digest %s: %s sent, %s failed", today, sent, failed)
+                if once:
+                    DigestDelivery.objects.get_or_create(user=user, day=today)
+    logger.info(
+        "daily digest %s: %s sent, %s failed, %s already sent", today, sent, failed, skipped
+    )
     return DigestResult(sent=sent, without_reminders=without, failed=failed)

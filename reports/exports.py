@@ -124,8 +124,12 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _write_rows(title: str, headers: tuple[str, ...], rows, widths: tuple[int, ...]) -> bytes:
-    """A streamed (write-only) workbook: title row, header row, then the rows as they come."""
+def _write_rows(
+    title: str, headers: tuple[str, ...], rows, widths: tuple[int, ...], *, target=None
+) -> bytes | None:
+    """A streamed (write-only) workbook: title row, header row, then the rows as they come.
+
+    Saved to ``target`` (a path) when given, else returned as bytes."""
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
@@ -144,13 +148,18 @@ def _write_rows(title: str, headers: tuple[str, ...], rows, widths: tuple[int, .
     sheet.append(header_cells)
     for row in rows:
         sheet.append(row)
+    if target is not None:
+        workbook.save(target)
+        return None
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def announcement_xlsx(*, program, loans) -> bytes:
-    """公示名单: approved borrowers of a program and period, names and IDs masked."""
+def announcement_xlsx(*, program, loans, target=None) -> bytes | None:
+    """公示名单: approved borrowers of a program and period, names and IDs masked.
+
+    ``loans`` may be a lazy iterable (``QuerySet.iterator()``): rows are streamed."""
     from loans.services.identity import mask_resident_id
 
     headers = (
@@ -177,5 +186,9 @@ def announcement_xlsx(*, program, loans) -> bytes:
         for number, loan in enumerate(loans, start=1)
     )
     return _write_rows(
-        f"{program.name}贷款贴息公示名单", headers, rows, (6, 12, 10, 22, 30, 14, 16, 12)
+        f"{program.name}贷款贴息公示名单",
+        headers,
+        rows,
+        (6, 12, 10, 22, 30, 14, 16, 12),
+        target=target,
     )

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -83,3 +84,107 @@ class MonthlySnapshotRow(models.Model):
     @property
     def is_total(self) -> bool:
         return self.unit_id is None
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to run, written in the same transaction as the change that wants it.
+
+    ``reports.outbox`` publishes it when that transaction commits and the beat sweep
+    republishes what is still pending (broker down, worker lost), so no task is lost; the
+    task marks the row done in the transaction of its work, so none runs twice.
+    """
+
+    task = models.CharField("任务", max_length=200)
+    kwargs = models.JSONField("参数", default=dict, blank=True)
+    key = models.CharField(
+        "去重键", max_length=200, null=True, blank=True, unique=True, help_text="同一键只排队一次"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    dispatched_at = models.DateTimeField("最近发送时间", null=True, blank=True)
+    done_at = models.DateTimeField("完成时间", null=True, blank=True)
+    attempts = models.PositiveIntegerField("尝试次数", default=0)
+    last_error = models.TextField("最近错误", blank=True, default="")
+
+    class Meta:
+        verbose_name = "待执行任务"
+        verbose_name_plural = "待执行任务"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(done_at__isnull=True),
+                name="outbox_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"
+
+
+class ExportJob(models.Model):
+    """A large download built by a Celery task (``reports.jobs``), kept for seven days.
+
+    The file lives under ``MEDIA_ROOT/exports/`` and is only ever served by the download
+    view to the user who asked for it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "生成中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    kind = models.CharField("导出类型", max_length=64)
+    params = models.JSONField("参数", default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="申请人",
+        on_delete=models.CASCADE,
+        related_name="export_jobs",
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_done = models.PositiveIntegerField("已写行数", default=0)
+    rows_total = models.PositiveIntegerField("总行数", null=True, blank=True)
+    file = models.CharField("文件", max_length=255, blank=True, default="")
+    filename = models.CharField("下载文件名", max_length=255, blank=True, default="")
+    error = models.CharField("错误信息", max_length=500, blank=True, default="")
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导出任务"
+        verbose_name_plural = "导出任务"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="export_by_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)
+
+
+class DigestDelivery(models.Model):
+    """One user's daily digest of one day was sent: the scheduled task sends it once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField("日期")
+    sent_at = models.DateTimeField("发送时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "每日提醒发送记录"
+        verbose_name_plural = "每日提醒发送记录"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day}"

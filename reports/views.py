@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from accounts.choices import Role
-from accounts.permissions import PortalView
+from accounts.permissions import PortalView, safe_next
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
 from gonghui.inputs import FieldErrors, parse_date
-from loans.models import Loan, Program, Unit
+from loans.models import Program, Unit
+from reports.export_kinds import announcement_loans
 from reports.exports import announcement_xlsx, mask_name, monthly_snapshot_xlsx
-from reports.models import MonthlySnapshot
+from reports.jobs import export_kinds, job_path, start_export, user_jobs
+from reports.models import ExportJob, MonthlySnapshot
 from reports.selectors import dashboard, default_program, program_choices
 from reports.services import build_monthly_snapshot, parse_month, previous_month
 
@@ -143,14 +145,7 @@ class AnnouncementView(PortalView, TemplateView):
             "to",
             lambda: parse_date(request.GET["to"], field="to") if request.GET.get("to") else None,
         )
-        loans = restrict(Loan.objects.filter(program=program), request.user).select_related(
-            "unit", "bank", "application__applicant", "application__enterprise"
-        )
-        if start:
-            loans = loans.filter(disbursed_on__gte=start)
-        if end:
-            loans = loans.filter(disbursed_on__lte=end)
-        loans = loans.order_by("unit__sort_order", "disbursed_on", "id")
+        loans = announcement_loans(request.user, program, start=start, end=end)
         if request.GET.get("format") == "xlsx" and program is not None and not errors:
             response = HttpResponse(
                 announcement_xlsx(program=program, loans=loans.iterator(chunk_size=2000)),
@@ -174,3 +169,97 @@ class AnnouncementView(PortalView, TemplateView):
             ],
         )
         return self.render_to_response(context)
+
+
+# --- export jobs ---------------------------------------------------------------------------
+
+
+class ExportStartView(PortalView, View):
+    """POST: start an export job of a registered kind; bad parameters → 400 with messages."""
+
+    def post(self, request, code):
+        try:
+            job = start_export(request.user, code, request.POST)
+        except DomainError as error:
+            context = {
+                "page_title": "无法导出",
+                "message": error.message,
+                "errors": error.field_errors,
+                "back": safe_next(request, reverse("reports:exports")),
+            }
+            status = 403 if error.code == "export_forbidden" else 400
+            return render(request, "reports/exports_error.html", context, status=status)
+        return redirect("reports:export-job", pk=job.pk)
+
+
+def _own_job(request, pk) -> ExportJob:
+    return get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+
+
+def _job_status(job: ExportJob) -> dict:
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "percent": job.percent,
+        "error": job.error,
+        "download_url": reverse("reports:export-download", args=[job.pk])
+        if job.status == ExportJob.Status.DONE
+        else "",
+    }
+
+
+class ExportJobView(PortalView, TemplateView):
+    """One job: a progress bar (static/js/jobs.js polls the status) and the download link."""
+
+    template_name = "reports/exports_job.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        job = _own_job(self.request, kwargs["pk"])
+        kinds = export_kinds()
+        context.update(
+            page_title="导出进度",
+            job=job,
+            label=kinds[job.kind].label if job.kind in kinds else job.kind,
+            status=_job_status(job),
+        )
+        return context
+
+
+class ExportStatusView(PortalView, View):
+    """The job's progress as JSON, for the page's polling."""
+
+    def get(self, request, pk):
+        return JsonResponse(_job_status(_own_job(request, pk)))
+
+
+class ExportDownloadView(PortalView, View):
+    """The finished file, to the requester only (anyone else gets 404)."""
+
+    def get(self, request, pk):
+        job = _own_job(request, pk)
+        path = job_path(job)
+        if job.status != ExportJob.Status.DONE or path is None or not path.exists():
+            raise Http404("文件尚未生成或已过期")
+        return FileResponse(path.open("rb"), as_attachment=True, filename=job.filename)
+
+
+class ExportListView(PortalView, TemplateView):
+    """我的导出: the user's jobs of the last seven days."""
+
+    template_name = "reports/exports_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        kinds = export_kinds()
+        context.update(
+            page_title="我的导出",
+            jobs=[
+                (job, kinds[job.kind].label if job.kind in kinds else job.kind)
+                for job in user_jobs(self.request.user)[:100]
+            ],
+        )
+        return context

@@ -113,10 +113,11 @@ def ledger_row(claim: SubsidyClaim) -> list:
 
 
 def ledger_workbook(
-    claims: Iterable[SubsidyClaim], totals: LedgerTotals, *, subtitle: str = ""
-) -> bytes:
+    claims: Iterable[SubsidyClaim], totals: LedgerTotals, *, subtitle: str = "", target=None
+) -> bytes | None:
     """The ledger sheet: a title row 贴息台账, a subtitle (filters, time), a bold header,
-    one row per claim and a totals row. Written in write-only mode (streamed)."""
+    one row per claim and a totals row. Written in write-only mode (streamed), to the path
+    ``target`` when given (then nothing is returned)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("贴息台账")
     for index, column in enumerate(LEDGER_COLUMNS, start=1):
@@ -163,6 +164,9 @@ def ledger_workbook(
         footer[position - 1] = cell(value, font=BOLD, number_format=MONEY_FORMAT)
     footer[-1] = cell(f"已支付{totals.paid_amount:,.2f}元", font=BOLD)
     sheet.append(footer)
+    if target is not None:
+        workbook.save(target)
+        return None
     return _save(workbook)
 
 

@@ -118,6 +118,7 @@ class ClaimLedgerView(PortalView, TemplateView):
             page_sizes=PAGE_SIZES,
             query=query.urlencode(),
             xlsx_query=xlsx_query.urlencode(),
+            export_filters=sorted(form.filters().items()),
             totals=ledger_totals(claims),
             may_batch=may_batch,
             may_see_batches=self.role in CITY_ROLES,
