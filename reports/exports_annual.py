@@ -148,7 +148,7 @@ def _axes(chart, x_title: str, y_title: str) -> None:
     chart.y_axis.delete = False
 
 
-def _bar(block: Block, *, value_cols: Sequence[int], title: str, y_title: str, x_title: str,
+def _bar(block: Block, *, value_cols: Sequence[int], y_title: str, x_title: str,
          horizontal: bool = False, stacked: bool = False) -> BarChart:  # fmt: skip
     chart = BarChart()
     chart.type = "bar" if horizontal else "col"
@@ -189,7 +189,7 @@ def _pie(block: Block, *, value_col: int) -> PieChart:
     return chart
 
 
-def _line(block: Block, *, value_col: int, title: str, y_title: str) -> LineChart:
+def _line(block: Block, *, value_col: int, y_title: str) -> LineChart:
     chart = LineChart()
     chart.add_data(
         Reference(
@@ -286,7 +286,7 @@ def _sheet_years(workbook, a: AnnualAnalysis) -> int:
         total=("合计", a.total_loans, wan(a.total_amount), DASH, DASH, a.total_jobs),
     )
     if block.has_rows:
-        chart = _bar(block, value_cols=[3], title="", y_title="万元", x_title="年度")
+        chart = _bar(block, value_cols=[3], y_title="万元", x_title="年度")
         _place(chart, block, len(YEAR_COLUMNS), "每年度发放金额")
     return len(a.years)
 
@@ -312,9 +312,7 @@ def _sheet_units(workbook, a: AnnualAnalysis) -> int:
         ),
     )
     if block.has_rows:
-        chart = _bar(
-            block, value_cols=[3], title="", y_title="万元", x_title="单位", horizontal=True
-        )
+        chart = _bar(block, value_cols=[3], y_title="万元", x_title="单位", horizontal=True)
         _place(chart, block, len(UNIT_COLUMNS), "各单位发放金额")
     return len(a.units)
 
@@ -369,7 +367,6 @@ def _sheet_industries(workbook, a: AnnualAnalysis) -> int:
         chart = _bar(
             block,
             value_cols=list(range(2, 2 + len(a.industry_groups))),
-            title="",
             y_title="家",
             x_title="年度",
             stacked=True,
@@ -409,7 +406,7 @@ def _sheet_subsidies(workbook, a: AnnualAnalysis) -> int:
         total=("合计", t.claims, wan(t.interest), wan(t.premium), wan(t.amount)),
     )
     if block.has_rows:
-        chart = _bar(block, value_cols=[5], title="", y_title="万元", x_title="支付年度")
+        chart = _bar(block, value_cols=[5], y_title="万元", x_title="支付年度")
         _place(chart, block, len(SUBSIDY_COLUMNS), "各年度支付补贴金额")
     return len(a.subsidies)
 
@@ -428,7 +425,7 @@ def _sheet_cumulative(workbook, a: AnnualAnalysis) -> int:
         total=None,
     )
     if block.has_rows:
-        chart = _line(block, value_col=3, title="", y_title="万元")
+        chart = _line(block, value_col=3, y_title="万元")
         _place(chart, block, len(CUMULATIVE_COLUMNS), "累计发放金额")
     return len(a.cumulative)
 

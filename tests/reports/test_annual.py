@@ -434,3 +434,9 @@ def test_page_query_count_does_not_grow_with_loans(client, city_user, program, u
     with CaptureQueriesContext(connection) as many:
         assert client.get(URL).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_page_links_the_workbook_with_the_same_filters(client, city_user, program, book):
+    client.force_login(city_user)
+    html = client.get(URL, {"program": program.code, "year_from": "2020"}).content.decode()
+    assert f'href="/reports/annual.xlsx?program={program.code}&amp;year_from=2020"' in html
