@@ -27,10 +27,11 @@ from accounts.choices import Role
 from accounts.permissions import UNION_STAFF, int_id
 from accounts.scoping import restrict, role_of
 from gonghui.errors import DomainError
-from gonghui.inputs import FieldErrors, parse_date
+from gonghui.inputs import FieldErrors, clean_text, parse_date
 from gonghui.money import WAN
-from loans.choices import ApplicationStatus, OpinionKind
-from loans.models import Application, Opinion, Program, Unit
+from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
+from loans.filters import search_people
+from loans.models import Application, Bank, Opinion, Program, Unit
 from loans.services.identity import mask_resident_id
 
 PROGRESS_EVERY = 1000
@@ -87,10 +88,11 @@ OPINION_FIELDS = {
 def roster_params(data, user) -> dict:
     """Clean the roster filters into JSON-safe params for the download or a job.
 
-    Accepts the application list's own query names: ``program`` (id or code), ``unit`` (id),
-    ``status``, ``applied_from`` and ``applied_to`` (YYYY-MM-DD). Returns
-    ``{"program": id | None, "unit": id | None, "status": str | None,
-    "applied_from": "YYYY-MM-DD" | None, "applied_to": ...}``. Bad input raises one
+    Accepts the application list's own query names, so the list's filters carry over:
+    ``program`` (id or code), ``unit`` (id), ``status``, ``channel``, ``founder_class``,
+    ``bank`` (id), ``q`` (name, enterprise or ID digits), ``applied_from`` and
+    ``applied_to`` (YYYY-MM-DD). Returns the same keys, JSON-safe (ids, strings, ISO dates,
+    None for "any"). Bad input raises one
     DomainError with a Chinese message per field; a unit outside the user's scope is bad
     input too (county staff export only their unit, bank officers their bank's rows).
     """
@@ -115,9 +117,22 @@ def roster_params(data, user) -> dict:
         if unit_id is None or not restrict(Unit.objects.filter(pk=unit_id), user).exists():
             errors.add("unit", "单位不存在或不在您的管辖范围内")
             unit_id = None
-    status = str(data.get("status") or "").strip() or None
-    if status is not None and status not in ApplicationStatus.values:
-        errors.add("status", "申请状态无效")
+    choices = {}
+    for name, allowed, message in (
+        ("status", ApplicationStatus.values, "申请状态无效"),
+        ("channel", ApplicationChannel.values, "申报方式无效"),
+        ("founder_class", FounderClass.values, "创业人员类型无效"),
+    ):
+        choices[name] = str(data.get(name) or "").strip() or None
+        if choices[name] is not None and choices[name] not in allowed:
+            errors.add(name, message)
+    bank_id = None
+    bank_text = str(data.get("bank") or "").strip()
+    if bank_text:
+        bank_id = int_id(bank_text)
+        if bank_id is None or not Bank.objects.filter(pk=bank_id).exists():
+            errors.add("bank", "合作银行不存在")
+    search = errors.attempt("q", lambda: clean_text(data.get("q"), max_length=50, field="q"))
     dates = {}
     for name, label in (("applied_from", "申请日期起"), ("applied_to", "申请日期止")):
         text = str(data.get(name) or "").strip()
@@ -136,7 +151,9 @@ def roster_params(data, user) -> dict:
     return {
         "program": program_id,
         "unit": unit_id,
-        "status": status,
+        **choices,
+        "bank": bank_id,
+        "q": search or None,
         "applied_from": dates["applied_from"].isoformat() if dates["applied_from"] else None,
         "applied_to": dates["applied_to"].isoformat() if dates["applied_to"] else None,
     }
@@ -155,8 +172,16 @@ def roster_queryset(user, params: dict) -> QuerySet[Application]:
         applications = applications.filter(program_id=params["program"])
     if params.get("unit"):
         applications = applications.filter(unit_id=params["unit"])
-    if params.get("status"):
-        applications = applications.filter(status=params["status"])
+    for name, lookup in (
+        ("status", "status"),
+        ("channel", "channel"),
+        ("founder_class", "applicant__founder_class"),
+        ("bank", "bank_id"),
+    ):
+        if params.get(name):
+            applications = applications.filter(**{lookup: params[name]})
+    if params.get("q"):
+        applications = search_people(applications, params["q"])
     if params.get("applied_from"):
         applications = applications.filter(applied_on__gte=params["applied_from"])
     if params.get("applied_to"):

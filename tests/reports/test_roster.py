@@ -70,6 +70,7 @@ def applications(program, unit, other_unit, bank, other_bank, city_user):
         bank=other_bank,
         amount=Decimal("50000.00"),
         applied_on=date(2020, 6, 1),
+        channel=ApplicationChannel.BANK_REFERRAL,
         status=ApplicationStatus.SUBMITTED,
     )
     for kind, text in (
@@ -177,6 +178,11 @@ def test_filters_by_program_unit_status_and_dates(city_user, program, other_unit
     assert export(city_user, {"program": "other-prog"})[0] == 0
     assert export(city_user, {"unit": str(other_unit.pk)})[0] == 1
     assert export(city_user, {"status": ApplicationStatus.SUBMITTED})[0] == 2
+    assert export(city_user, {"channel": ApplicationChannel.UNION_REFERRAL})[0] == 2
+    assert export(city_user, {"founder_class": FounderClass.GRADUATE})[0] == 1
+    assert export(city_user, {"bank": str(applications[2].bank_id)})[0] == 1
+    assert export(city_user, {"q": "王小明"})[0] == 1
+    assert export(city_user, {"q": ID_FEMALE[-6:]})[0] == 1
     count, rows = export(city_user, {"applied_from": "2020-06-01", "applied_to": "2020-06-30"})
     assert count == 2
     assert applications[0].reference not in by_reference(rows)
@@ -189,6 +195,10 @@ def test_filters_by_program_unit_status_and_dates(city_user, program, other_unit
         ({"program": "999999"}, "program"),
         ({"unit": "abc"}, "unit"),
         ({"status": "paid"}, "status"),
+        ({"channel": "fax"}, "channel"),
+        ({"founder_class": "x"}, "founder_class"),
+        ({"bank": "12a"}, "bank"),
+        ({"q": "长" * 51}, "q"),
         ({"applied_from": "2020-13-01"}, "applied_from"),
         ({"applied_from": "2020-07-01", "applied_to": "2020-06-01"}, "applied_to"),
     ],
