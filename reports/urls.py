@@ -13,4 +13,7 @@ urlpatterns = [
     path("exports/<int:pk>/", views.ExportJobView.as_view(), name="export-job"),
     path("exports/<int:pk>/status/", views.ExportStatusView.as_view(), name="export-status"),
     path("exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export-download"),
+    path("reports/annual/", views.AnnualAnalysisView.as_view(), name="annual"),
+    path("reports/annual.xlsx", views.AnnualWorkbookView.as_view(), name="annual-xlsx"),
+    path("reports/roster.xlsx", views.RosterWorkbookView.as_view(), name="roster-xlsx"),
 ]

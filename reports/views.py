@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,15 +16,16 @@ from accounts.permissions import PortalView, safe_next
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
 from gonghui.inputs import FieldErrors, parse_date
-from loans.models import Program, Unit
+from loans.models import Loan, Program, Unit
+from reports.annual import ALL_PROGRAMS, ANNUAL_ROLES, annual_analysis, annual_params
 from reports.export_kinds import announcement_loans
 from reports.exports import announcement_xlsx, mask_name, monthly_snapshot_xlsx
+from reports.exports_annual import write_annual
 from reports.jobs import export_kinds, job_path, start_export, user_jobs
 from reports.models import ExportJob, MonthlySnapshot
+from reports.roster import ROSTER_ROLES, roster_params, write_roster
 from reports.selectors import dashboard, default_program, program_choices
 from reports.services import build_monthly_snapshot, parse_month, previous_month
-
-ALL_PROGRAMS = "all"
 
 
 class DashboardView(PortalView, TemplateView):
@@ -263,3 +266,91 @@ class ExportListView(PortalView, TemplateView):
             ],
         )
         return context
+
+
+# --- annual analysis and application roster -------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_response(buffer, filename: str) -> HttpResponse:
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class AnnualAnalysisView(PortalView, TemplateView):
+    """年度分析: the Xuzhou report's tables and charts for a program (or all) and years.
+
+    Bad filters show the form's field messages over an empty analysis, never a 500.
+    """
+
+    template_name = "reports/annual.html"
+    allowed_roles = ANNUAL_ROLES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        errors: dict[str, list[str]] = {}
+        try:
+            params = annual_params(self.request.GET, user)
+            analysis = annual_analysis(user, params)
+        except DomainError as error:
+            errors = error.field_errors or {"__all__": [error.message]}
+            params, analysis = {}, None
+        query = self.request.GET.urlencode()
+        context.update(
+            page_title="年度分析",
+            programs=program_choices(user),
+            all_programs=ALL_PROGRAMS,
+            selected_program=self.request.GET.get("program", ""),
+            year_from=self.request.GET.get("year_from", ""),
+            year_to=self.request.GET.get("year_to", ""),
+            errors=errors,
+            params=params,
+            analysis=analysis,
+            chart_data=analysis.chart_data() if analysis else None,
+            download_url=f"{reverse('reports:annual-xlsx')}?{query}",
+            is_county=self.role == Role.COUNTY_STAFF,
+        )
+        return context
+
+
+class AnnualWorkbookView(PortalView, View):
+    """The annual analysis as .xlsx (same filters as the page)."""
+
+    allowed_roles = ANNUAL_ROLES
+
+    def get(self, request):
+        try:
+            params = annual_params(request.GET, request.user)
+            buffer = BytesIO()
+            write_annual(buffer, user=request.user, params=params)
+        except DomainError as error:
+            messages.error(request, _error_text(error))
+            return redirect(f"{reverse('reports:annual')}?{request.GET.urlencode()}")
+        return _xlsx_response(buffer, "annual-analysis.xlsx")
+
+
+class RosterWorkbookView(PortalView, View):
+    """申请名册 (附件2 columns) as .xlsx, with the application list's filters.
+
+    Synchronous until the export-job framework runs ``write_roster`` in the background.
+    """
+
+    allowed_roles = ROSTER_ROLES
+
+    def get(self, request):
+        try:
+            params = roster_params(request.GET, request.user)
+            buffer = BytesIO()
+            write_roster(buffer, user=request.user, params=params)
+        except DomainError as error:
+            messages.error(request, _error_text(error))
+            return redirect(f"{reverse('loans:application-list')}?{request.GET.urlencode()}")
+        return _xlsx_response(buffer, "application-roster.xlsx")
+
+
+def _error_text(error: DomainError) -> str:
+    details = "；".join(m for messages_ in error.field_errors.values() for m in messages_)
+    return f"{error.message}：{details}" if details else error.message
