@@ -1,4 +1,8 @@
-"""Export jobs of the reports app (see ``reports.jobs`` for the contract): 公示名单."""
+"""Export jobs of the reports app (see ``reports.jobs`` for the contract).
+
+公示名单 and the application roster (附件2 columns): the downloads that grow with the
+loans. The annual analysis is a few dozen aggregate rows and stays a direct download.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from gonghui.inputs import FieldErrors, parse_date
 from loans.models import Loan, Program
 from reports.exports import announcement_xlsx
 from reports.jobs import register_export, tracked
+from reports.roster import ROSTER_ROLES, roster_params, write_roster
 
 ANNOUNCEMENT_ROLES = frozenset({Role.CITY_STAFF, Role.MANAGER})
 
@@ -73,4 +78,13 @@ register_export(
     write=write_announcement,
     filename=lambda params: f"{params['program']}-announcement.xlsx",
     allowed=lambda user: role_of(user) in ANNOUNCEMENT_ROLES,
+)
+
+register_export(
+    "roster",
+    label="贷款申请名册（附件2格式）",
+    parse_params=roster_params,
+    write=write_roster,
+    filename=lambda params: "application-roster.xlsx",
+    allowed=lambda user: role_of(user) in ROSTER_ROLES,
 )

@@ -15,5 +15,4 @@ urlpatterns = [
     path("exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export-download"),
     path("reports/annual/", views.AnnualAnalysisView.as_view(), name="annual"),
     path("reports/annual.xlsx", views.AnnualWorkbookView.as_view(), name="annual-xlsx"),
-    path("reports/roster.xlsx", views.RosterWorkbookView.as_view(), name="roster-xlsx"),
 ]

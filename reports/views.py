@@ -16,14 +16,13 @@ from accounts.permissions import PortalView, safe_next
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
 from gonghui.inputs import FieldErrors, parse_date
-from loans.models import Loan, Program, Unit
+from loans.models import Program, Unit
 from reports.annual import ALL_PROGRAMS, ANNUAL_ROLES, annual_analysis, annual_params
 from reports.export_kinds import announcement_loans
 from reports.exports import announcement_xlsx, mask_name, monthly_snapshot_xlsx
 from reports.exports_annual import write_annual
 from reports.jobs import export_kinds, job_path, start_export, user_jobs
 from reports.models import ExportJob, MonthlySnapshot
-from reports.roster import ROSTER_ROLES, roster_params, write_roster
 from reports.selectors import dashboard, default_program, program_choices
 from reports.services import build_monthly_snapshot, parse_month, previous_month
 
@@ -330,25 +329,6 @@ class AnnualWorkbookView(PortalView, View):
             messages.error(request, _error_text(error))
             return redirect(f"{reverse('reports:annual')}?{request.GET.urlencode()}")
         return _xlsx_response(buffer, "annual-analysis.xlsx")
-
-
-class RosterWorkbookView(PortalView, View):
-    """申请名册 (附件2 columns) as .xlsx, with the application list's filters.
-
-    Synchronous until the export-job framework runs ``write_roster`` in the background.
-    """
-
-    allowed_roles = ROSTER_ROLES
-
-    def get(self, request):
-        try:
-            params = roster_params(request.GET, request.user)
-            buffer = BytesIO()
-            write_roster(buffer, user=request.user, params=params)
-        except DomainError as error:
-            messages.error(request, _error_text(error))
-            return redirect(f"{reverse('loans:application-list')}?{request.GET.urlencode()}")
-        return _xlsx_response(buffer, "application-roster.xlsx")
 
 
 def _error_text(error: DomainError) -> str:

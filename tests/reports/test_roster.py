@@ -18,6 +18,7 @@ from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, O
 from loans.models import Opinion
 from loans.services.identity import make_resident_id
 from reports import roster as roster_module
+from reports.models import ExportJob
 from reports.roster import HEADERS, roster_params, write_roster
 from tests.factories import ApplicantFactory, ApplicationFactory, ProgramFactory
 
@@ -248,20 +249,37 @@ def test_workbook_is_written_in_streaming_mode(city_user, applications, monkeypa
     assert modes == [True]
 
 
-def test_download_link_and_view(client, county_user, applications):
+def test_the_list_starts_a_roster_export_job_with_its_filters(
+    client, county_user, applications, settings, tmp_path, django_capture_on_commit_callbacks, eager
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
     client.force_login(county_user)
-    page = client.get(reverse("loans:application-list"), {"status": "submitted"})
-    assert "/reports/roster.xlsx?status=submitted" in page.content.decode()
-    assert 'id="roster-download"' in page.content.decode()
-    response = client.get("/reports/roster.xlsx", {"status": ApplicationStatus.SUBMITTED})
-    assert response.status_code == 200
-    sheet = load_workbook(BytesIO(response.content)).active
+    page = client.get(reverse("loans:application-list"), {"status": "submitted", "page": "1"})
+    html = page.content.decode()
+    assert 'id="roster-download"' in html and 'form="roster-export"' in html
+    assert reverse("reports:export-start", args=["roster"]) in html
+    assert '<input type="hidden" name="status" value="submitted">' in html
+    assert 'name="page"' not in html.split('id="roster-export"')[1].split("</form>")[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("reports:export-start", args=["roster"]),
+            {"status": ApplicationStatus.SUBMITTED},
+        )
+    job = ExportJob.objects.get()
+    assert response["Location"] == reverse("reports:export-job", args=[job.pk])
+    assert (job.status, job.rows_done) == (ExportJob.Status.DONE, 1)
+    download = client.get(reverse("reports:export-download", args=[job.pk]))
+    sheet = load_workbook(BytesIO(b"".join(download.streaming_content))).active
     references = [row[col("申请编号")] for row in sheet.iter_rows(min_row=3, values_only=True)]
     assert references == [applications[1].reference]
 
 
-def test_download_with_bad_params_returns_to_the_list_with_the_message(client, city_user):
+def test_a_roster_job_with_bad_params_is_refused_with_the_message(client, city_user):
     client.force_login(city_user)
-    response = client.get("/reports/roster.xlsx", {"applied_from": "garbage"}, follow=True)
-    assert response.status_code == 200
+    response = client.post(
+        reverse("reports:export-start", args=["roster"]), {"applied_from": "garbage"}
+    )
+    assert response.status_code == 400
     assert "申请日期起" in response.content.decode()
+    assert not ExportJob.objects.exists()
