@@ -42,6 +42,7 @@ class Measurement:
     queries: int
     peak_mib: float
     rows: int
+    cpu_seconds: float | None = None  # this process's CPU time (not the database server's)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -121,19 +122,24 @@ class QueryCounter:
 def measure_here(work: Callable[[], tuple[int, int]]) -> dict:
     """Time ``work`` in this process; it returns (rows, queries). For child processes."""
     before = rss_mib()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     rows, queries = work()
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu_start,
         "queries": queries,
         "rows": rows,
         "peak_mib": max(max_rss_mib() - before, 0.0),
     }
 
 
-def child_main(variants: dict[str, Callable[..., tuple[int, int]]]) -> None:
-    """Entry of a child process: ``script.py --child VARIANT [--rows N]`` prints one JSON line."""
+def child_main(variants: dict[str, Callable[..., Callable[[], tuple[int, int]]]]) -> None:
+    """Entry of a child process: ``script.py --child VARIANT [--rows N]`` prints one JSON line.
+
+    ``variants[VARIANT](rows=N)`` prepares (untimed) and returns the work to time, which
+    returns (rows handled, SQL statements sent).
+    """
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -141,10 +147,12 @@ def child_main(variants: dict[str, Callable[..., tuple[int, int]]]) -> None:
     parser.add_argument("--rows", type=int, default=0)
     args = parser.parse_args()
     setup()
+    import django.test.utils  # noqa: F401 - imported before the work so it is not measured
     from django.db import connection
 
     connection.ensure_connection()
-    result = measure_here(lambda: variants[args.child](rows=args.rows))
+    work = variants[args.child](rows=args.rows)
+    result = measure_here(work)
     print("RESULT " + json.dumps(result))
 
 
@@ -184,32 +192,42 @@ def interleaved(
             queries=runs[0]["queries"],
             peak_mib=max(r["peak_mib"] for r in runs),
             rows=runs[0]["rows"],
+            cpu_seconds=min(r["cpu_seconds"] for r in runs),
         )
         for variant, runs in results.items()
     ]
 
 
+def _cpu(record: dict | None) -> str:
+    value = (record or {}).get("cpu_seconds")
+    return f"{value:.3f}" if value is not None else "—"
+
+
 def print_table(measurements: list[Measurement | dict], *, out=None) -> None:
-    """task | ours s | baseline s | ratio | queries | peak MiB ours | peak MiB baseline."""
+    """task | ours s | baseline s | ratio | queries | peak MiB ours | peak MiB baseline, then
+    the client process's CPU seconds (steadier than wall time on a busy machine)."""
     out = out or sys.stdout
     by_task: dict[str, dict[str, dict]] = {}
     for m in measurements:
         record = m.as_dict() if isinstance(m, Measurement) else dict(m)
         by_task.setdefault(record["task"], {})[record["variant"]] = record
-    header = (
-        "| task | ours s | baseline s | ratio | queries (ours/baseline) "
-        "| peak MiB ours | peak MiB baseline |"
+    print(
+        "| task | ours s | baseline s | ratio | queries (ours/baseline) | peak MiB ours "
+        "| peak MiB baseline | CPU s ours | CPU s baseline | CPU ratio |",
+        file=out,
     )
-    print(header, file=out)
-    print("|---|---:|---:|---:|---:|---:|---:|", file=out)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", file=out)
     for task, pair in by_task.items():
         ours, base = pair.get("ours"), pair.get("baseline")
         if not ours or not base:
             continue
         ratio = ours["seconds"] / base["seconds"] if base["seconds"] else float("nan")
+        cpu_ratio = "—"
+        if ours.get("cpu_seconds") is not None and base.get("cpu_seconds"):
+            cpu_ratio = f"{ours['cpu_seconds'] / base['cpu_seconds']:.2f}×"
         print(
             f"| {task} | {ours['seconds']:.3f} | {base['seconds']:.3f} | {ratio:.2f}× "
             f"| {ours['queries']}/{base['queries']} | {ours['peak_mib']:.1f} "
-            f"| {base['peak_mib']:.1f} |",
+            f"| {base['peak_mib']:.1f} | {_cpu(ours)} | {_cpu(base)} | {cpu_ratio} |",
             file=out,
         )

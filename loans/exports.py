@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import xlsxwriter
+from django.db import transaction
 
 from accounts.permissions import UNION_STAFF
 from accounts.scoping import restrict, role_of
@@ -164,17 +165,35 @@ def write_loans(
     COUNT query, made only when a callback is given).
     """
     queryset = export_queryset(user, params)
-    total = queryset.count() if progress is not None else 0
-    units = dict(Unit.objects.values_list("id", "name"))
-    banks = {
-        pk: short or name
-        for pk, short, name in Bank.objects.values_list("id", "short_name", "name")
+    labels = {
+        "units": dict(Unit.objects.values_list("id", "name")),
+        "banks": {
+            pk: short or name
+            for pk, short, name in Bank.objects.values_list("id", "short_name", "name")
+        },
     }
+    # Inside a transaction PostgreSQL streams the server-side cursor; in autocommit Django
+    # declares it WITH HOLD, which makes the server build the whole result first.
+    with transaction.atomic():
+        total = queryset.count() if progress is not None else 0
+        rows = queryset.values_list(*COLUMNS).iterator(chunk_size=CHUNK_SIZE)
+        written = _write_workbook(
+            path,
+            rows,
+            masked=role_of(user) not in NAME_ROLES,
+            progress=progress,
+            total=total,
+            **labels,
+        )
+    if progress is not None:
+        progress(written, total)
+    return written
+
+
+def _write_workbook(path, rows, *, units, banks, masked, progress, total) -> int:
     channels = dict(ReviewChannel.choices)
     types = dict(LoanType.choices)
     statuses = dict(LoanStatus.choices)
-    masked = role_of(user) not in NAME_ROLES
-
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     try:
         sheet = workbook.add_worksheet("贷款明细")
@@ -194,7 +213,6 @@ def write_loans(
         principal_sum = subsidised_sum = leveraged_sum = ZERO
         jobs_sum = members_sum = 0
         row = 0
-        rows = queryset.values_list(*COLUMNS).iterator(chunk_size=CHUNK_SIZE)
         for (
             unit_id,
             bank_id,
@@ -251,6 +269,4 @@ def write_loans(
         write_number(last, 16, members_sum, bold)
     finally:
         workbook.close()
-    if progress is not None:
-        progress(row, total)
     return row
