@@ -185,8 +185,8 @@ def write_loans(
             total=total,
             **labels,
         )
-    if progress is not None:
-        progress(written, total)
+    if progress is not None and (written == 0 or written % PROGRESS_EVERY):
+        progress(written, total)  # the last call, unless the loop just made it
     return written
 
 
