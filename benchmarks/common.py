@@ -223,7 +223,8 @@ def print_table(measurements: list[Measurement | dict], *, out=None) -> None:
             continue
         ratio = ours["seconds"] / base["seconds"] if base["seconds"] else float("nan")
         cpu_ratio = "—"
-        if ours.get("cpu_seconds") is not None and base.get("cpu_seconds"):
+        # Below 50 ms of client CPU (work done by the server) the ratio means nothing.
+        if ours.get("cpu_seconds") is not None and (base.get("cpu_seconds") or 0) >= 0.05:
             cpu_ratio = f"{ours['cpu_seconds'] / base['cpu_seconds']:.2f}×"
         print(
             f"| {task} | {ours['seconds']:.3f} | {base['seconds']:.3f} | {ratio:.2f}× "
