@@ -26,7 +26,6 @@ urlpatterns = [
         name="application-action",
     ),
     path("loans/", loans.LoanListView.as_view(), name="loan-list"),
-    path("loans/export.xlsx", loans.LoanExportView.as_view(), name="loan-export"),
     path("loans/follow-ups-due/", loans.FollowUpsDueView.as_view(), name="follow-ups-due"),
     path("loans/<int:pk>/", loans.LoanDetailView.as_view(), name="loan-detail"),
     path("loans/<int:pk>/follow-up/", loans.FollowUpCreateView.as_view(), name="follow-up-create"),

@@ -49,13 +49,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from gonghui.errors import DomainError
@@ -135,9 +136,34 @@ def _progress_callback(job_id: int):
             fields["rows_done"] = rows_done
             state["last"] = rows_done
         if fields:
-            ExportJob.objects.filter(pk=job_id).update(**fields)
+            _save_progress(job_id, fields)
 
     return progress
+
+
+def _save_progress(job_id: int, fields: dict) -> None:
+    """Update the job's counters so the polling page sees them now.
+
+    A writer may read inside a transaction (the loan export does: PostgreSQL then streams its
+    server-side cursor); an UPDATE there would stay invisible until the end. On PostgreSQL the
+    update then goes through a short-lived thread, which has its own autocommit connection.
+    """
+    connection = transaction.get_connection()
+    if not (connection.vendor == "postgresql" and connection.in_atomic_block):
+        ExportJob.objects.filter(pk=job_id).update(**fields)
+        return
+
+    def update() -> None:
+        try:
+            ExportJob.objects.filter(pk=job_id).update(**fields)
+        except (OperationalError, InterfaceError):  # progress is informative only
+            logger.warning("progress of export job %s not saved", job_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=update, name=f"export-progress-{job_id}")
+    thread.start()
+    thread.join()
 
 
 def run_export_job(job_id: int) -> str:

@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.choices import Role
+from gonghui.celery import app
 from tests.factories import BankFactory, ProgramFactory, UnitFactory, make_user
 
 
@@ -57,3 +58,24 @@ def other_bank_user(other_bank):
 @pytest.fixture
 def manager_user(db):
     return make_user(Role.MANAGER, username="manager")
+
+
+@pytest.fixture
+def celery_conf(monkeypatch):
+    """Change the Celery app's configuration for one test (restored afterwards)."""
+
+    def change(**values):
+        if "broker_url" in values:  # Celery resolved the write URL from it at start-up
+            values["broker_write_url"] = values["broker_url"]
+        for name, value in values.items():
+            # The app reads Django's CELERY_* names first: set both spellings.
+            monkeypatch.setitem(app.conf, name, value)
+            monkeypatch.setitem(app.conf, f"CELERY_{name.upper()}", value)
+
+    return change
+
+
+@pytest.fixture
+def eager(celery_conf):
+    """No broker: outbox messages run in-process on commit (the SQLite quick start)."""
+    celery_conf(task_always_eager=True)

@@ -7,23 +7,21 @@ number of queries whatever its length.
 
 from __future__ import annotations
 
-import tempfile
 from functools import cached_property
 
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Prefetch, Subquery, Sum
-from django.http import FileResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
-from django.views.generic import FormView, TemplateView, View
+from django.views.generic import FormView, TemplateView
 
 from accounts.permissions import UNION_STAFF, PortalView, scoped_get_or_404
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
 from gonghui.money import ZERO
 from loans.choices import OperatingStatus
-from loans.exports import CONTENT_TYPE, LOAN_SORTS, loan_export_params, write_loans
+from loans.exports import LOAN_SORTS
 from loans.filters import LoanFilter
 from loans.models import FollowUp, Loan, Repayment, Unit
 from loans.selectors import follow_ups_due, loan_list, quarter_of
@@ -68,37 +66,6 @@ class LoanListView(PortalView, TemplateView):
             is_union_staff=self.role in UNION_STAFF,
         )
         return context
-
-
-class LoanExportView(PortalView, View):
-    """The loan list, as filtered on the page, downloaded as .xlsx (streamed to a temp file).
-
-    Synchronous for now; ``loans.exports.write_loans`` takes plain params so an export job can
-    run it instead. Bad filters answer 400 with the field messages.
-    """
-
-    def get(self, request, *args, **kwargs):
-        try:
-            params = loan_export_params(request.GET, request.user)
-        except DomainError as error:
-            response = render(
-                request,
-                "loans/loan_export_error.html",
-                {"page_title": "导出贷款明细", "error": error},
-                status=400,
-            )
-            return response
-        # Deleted when the response closes it, after the last byte is sent.
-        handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115
-        try:
-            write_loans(handle.name, user=request.user, params=params)
-        except BaseException:
-            handle.close()
-            raise
-        filename = f"loans-{timezone.localdate():%Y%m%d}.xlsx"
-        return FileResponse(
-            handle, as_attachment=True, filename=filename, content_type=CONTENT_TYPE
-        )
 
 
 def _loan_detail_queryset(user):

@@ -13,10 +13,11 @@ from gonghui.errors import DomainError
 from loans import exports
 from loans.choices import LoanStatus, LoanType, ReviewChannel
 from loans.exports import loan_export_params, write_loans
+from reports.models import ExportJob
 from tests.factories import ApplicantFactory, EnterpriseFactory, LoanFactory, make_user
 
 pytestmark = pytest.mark.django_db
-URL = reverse("loans:loan-export")
+START = reverse("reports:export-start", args=["loans"])
 HEADER = [
     "单位",
     "放款银行",
@@ -273,35 +274,56 @@ def test_county_staff_cannot_pick_another_unit(county_user, other_unit):
     assert "unit" in caught.value.field_errors
 
 
-def test_download_uses_the_list_query_and_is_linked_from_the_list(client, county_user, loans):
-    client.force_login(county_user)
-    page = client.get(reverse("loans:loan-list"), {"status": "active"})
-    assert f"{URL}?status=active" in page.content.decode()
+@pytest.fixture
+def export_job(client, settings, tmp_path, django_capture_on_commit_callbacks, eager):
+    """Start the loan export as a job (run in-process on commit); return (response, job)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
-    response = client.get(URL, {"status": "active"})
+    def start(user, data):
+        client.force_login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(START, data)
+        return response, ExportJob.objects.filter(requested_by=user).first()
+
+    return start
+
+
+def downloaded_rows(client, job) -> list[list]:
+    response = client.get(reverse("reports:export-download", args=[job.pk]))
     assert response.status_code == 200
-    assert response["Content-Type"] == exports.CONTENT_TYPE
     assert "attachment" in response["Content-Disposition"]
-    rows = [
-        list(r)
-        for r in load_workbook(BytesIO(b"".join(response.streaming_content))).active.iter_rows(
-            values_only=True
-        )
-    ]
+    workbook = load_workbook(BytesIO(b"".join(response.streaming_content)))
+    return [list(row) for row in workbook.active.iter_rows(values_only=True)]
+
+
+def test_the_list_starts_an_export_job_with_its_filters(client, county_user, loans, export_job):
+    client.force_login(county_user)
+    page = client.get(reverse("loans:loan-list"), {"status": "active", "page": "2"}).content
+    form = page.decode().split('id="loan-export-form"')[1].split("</form>")[0]
+    assert START in page.decode()
+    assert '<input type="hidden" name="status" value="active">' in form
+    assert 'name="page"' not in form
+
+    response, job = export_job(county_user, {"status": "active"})
+    assert response["Location"] == reverse("reports:export-job", args=[job.pk])
+    assert (job.kind, job.status, job.rows_done) == ("loans", ExportJob.Status.DONE, 1)
+    assert job.filename.startswith("loans-") and job.filename.endswith(".xlsx")
+    rows = downloaded_rows(client, job)
     assert [row[2] for row in rows[1:-1]] == [loans[1].contract_number]
 
 
-def test_download_with_bad_filters_answers_400_with_the_messages(client, city_user):
+def test_an_export_with_bad_filters_answers_400_with_the_messages(client, city_user):
     client.force_login(city_user)
-    response = client.get(URL, {"disbursed_from": "yesterday", "sort": "x"})
+    response = client.post(START, {"disbursed_from": "yesterday", "sort": "x"})
     assert response.status_code == 400
     text = response.content.decode()
     assert "导出条件有误" in text
     assert "排序方式无效" in text
+    assert not ExportJob.objects.exists()
 
 
 def test_anonymous_users_are_sent_to_log_in(client):
-    response = client.get(URL)
+    response = client.post(START)
     assert response.status_code == 302
     assert "login" in response["Location"]
 
@@ -310,13 +332,14 @@ def test_a_user_without_a_role_is_refused(client):
     from tests.factories import UserFactory
 
     client.force_login(UserFactory())
-    assert client.get(URL).status_code == 403
+    assert client.post(START).status_code == 403
+    assert not ExportJob.objects.exists()
 
 
-def test_a_bank_officer_downloads_only_their_bank_with_masked_names(client, other_bank, loans):
+def test_a_bank_officer_exports_only_their_bank_with_masked_names(
+    client, other_bank, loans, export_job
+):
     officer = make_user(Role.BANK_OFFICER, bank=other_bank, username="officer")
-    client.force_login(officer)
-    response = client.get(URL)
-    assert response.status_code == 200
-    rows = list(load_workbook(BytesIO(b"".join(response.streaming_content))).active.values)
+    _, job = export_job(officer, {})
+    rows = downloaded_rows(client, job)
     assert [(row[2], row[3]) for row in rows[1:-1]] == [(loans[2].contract_number, "欧**娜")]
