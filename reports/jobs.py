@@ -153,9 +153,11 @@ def _save_progress(job_id: int, fields: dict) -> None:
         ExportJob.objects.filter(pk=job_id).update(**fields)
         return
 
+    updated = []
+
     def update() -> None:
         try:
-            ExportJob.objects.filter(pk=job_id).update(**fields)
+            updated.append(ExportJob.objects.filter(pk=job_id).update(**fields))
         except (OperationalError, InterfaceError):  # progress is informative only
             logger.warning("progress of export job %s not saved", job_id, exc_info=True)
         finally:
@@ -164,6 +166,8 @@ def _save_progress(job_id: int, fields: dict) -> None:
     thread = threading.Thread(target=update, name=f"export-progress-{job_id}")
     thread.start()
     thread.join()
+    if not any(updated):  # the job row itself is not committed yet (e.g. an outer transaction)
+        ExportJob.objects.filter(pk=job_id).update(**fields)
 
 
 def run_export_job(job_id: int) -> str:
