@@ -3,10 +3,11 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from gonghui.fields import money_field, percent_field, user_field
+from gonghui.fields import money_field, user_field
 
 
 class MonthlySnapshot(models.Model):
@@ -58,7 +59,15 @@ class MonthlySnapshotRow(models.Model):
     new_union_members = models.PositiveIntegerField("新增入会职工人数", default=0)
     jobs_created = models.PositiveIntegerField("带动就业人数", default=0)
     completed = money_field("完成额（贴息本金，元）", default=Decimal("0"))
-    completion_rate = percent_field("任务完成率（%）", "0", null=True, blank=True)
+    # Unbounded: a unit whose task was reallocated away can complete 100,000 %.
+    completion_rate = models.DecimalField(
+        "任务完成率（%）",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
 
     class Meta:
         verbose_name = "月度统计行"

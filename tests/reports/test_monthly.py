@@ -207,3 +207,18 @@ def test_portal_page_builds_shows_and_downloads(
     client.post(url, {"program": program.code, "month": "2020-07"})  # refused with a message
     client.force_login(bank_user)
     assert client.get(url).status_code == 403
+
+
+def test_a_completion_rate_far_above_100_percent_is_stored(program, unit):
+    QuotaFactory(program=program, unit=unit, task_amount=Decimal("100.00"))
+    LoanFactory(
+        application__program=program,
+        application__unit=unit,
+        principal=Decimal("3000000.00"),
+        subsidised_principal=Decimal("3000000.00"),
+        disbursed_on=date(2020, 7, 1),
+        maturity_on=date(2021, 7, 1),
+    )
+    snapshot = build_monthly_snapshot(program=program, month=JULY)
+    snapshot.refresh_from_db()
+    assert rows_of(snapshot)[unit.name].completion_rate == Decimal("3000000.00")
