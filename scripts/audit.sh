@@ -12,10 +12,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 report=$(mktemp)
-trap 'rm -f "$report"' EXIT
+log=$(mktemp)
+trap 'rm -f "$report" "$log"' EXIT
 
 status=0
-.venv/bin/pip-audit -r requirements.txt --progress-spinner off -f json -o "$report" || status=$?
+# pip-audit's own summary says "No known vulnerabilities found" even when it audited nothing:
+# its output is shown only when it fails; the summary below counts what was audited.
+.venv/bin/pip-audit -r requirements.txt --progress-spinner off -f json -o "$report" \
+  2>"$log" || { status=$?; cat "$log" >&2; }
 
 .venv/bin/python - "$report" "$status" "${PIP_AUDIT_OFFLINE:-fail}" <<'PY'
 import json
