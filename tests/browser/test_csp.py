@@ -107,3 +107,14 @@ def test_the_print_page_is_styled_by_its_static_sheet(world, login):
 
     assert page.eval_on_selector("table", "e => getComputedStyle(e).borderCollapse") == "collapse"
     assert _violations(page) == []
+
+
+def test_the_api_documentation_renders_without_a_violation(world, login):
+    page = _watched(login(world["manager"]))
+
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .information-container")).to_be_visible()
+    expect(page.locator(".opblock").first).to_be_visible()
+
+    assert _violations(page) == []
+    assert page.evaluate("() => getComputedStyle(document.body).margin") == "0px"
