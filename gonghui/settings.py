@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "knox",
     "import_export",
     "django_celery_beat",
+    "axes",
+    "csp",
     "loans",
     "quotas",
     "subsidies",
@@ -65,6 +67,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "gonghui.middleware.SessionTimeoutMiddleware",
+    "gonghui.middleware.NoStoreMiddleware",
+    "gonghui.middleware.DatabaseUnavailableMiddleware",
+    # Last: it turns a locked-out login into the lockout page (AXES_LOCKOUT_TEMPLATE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gonghui.urls"
@@ -98,9 +106,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Passwords set through the admin, `changepassword` or a password form are checked by these.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -182,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.delete_old_exports",
         "schedule": crontab(hour=3, minute=15),
     },
+    # The worker heartbeat that /healthz reads (stale after 180 s).
+    "record-worker-heartbeat": {
+        "task": "gonghui.health.record_heartbeat",
+        "schedule": crontab(minute="*"),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -197,14 +214,65 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and container probes ask over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Sessions end after SESSION_IDLE_TIMEOUT without a request and, however active, after
+# SESSION_ABSOLUTE_TIMEOUT from the login (gonghui.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=10)
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
+
+# Content Security Policy (django-csp), in development too so that a page which would break
+# under it breaks in the tests: scripts and style sheets only from our own static files.
+# Style attributes stay allowed (progress-bar widths are computed per row); they cannot run
+# code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one user name lock that
+# name out for AXES_COOLOFF_TIME (by name, not address: behind the reverse proxy every client
+# has the proxy's address). `manage.py axes_reset_username <name>` lifts a lockout early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# axes.W006 asks for the address among the lockout parameters; by address, one office
+# behind a shared NAT (or every client behind our proxy) would lock itself out at once.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# /healthz: the worker's heartbeat (written every minute by beat's record-worker-heartbeat
+# task) counts as stale after this many seconds.
+HEALTHZ_HEARTBEAT_MAX_AGE = 180
 
 # Bank REST API (/api/v1/): knox tokens (stored hashed, expiring) for bank officers, the
 # session for staff; one exception handler gives every error the same JSON shape.

@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -71,6 +72,10 @@ READ_ONLY = {
     PaymentBatch,
     AllocationResult,
     MonthlySnapshot,
+    # django-axes' login records (gonghui.settings: lockout).
+    AccessAttempt,
+    AccessLog,
+    AccessFailureLog,
 }
 
 

@@ -1,8 +1,10 @@
 """The staff portal's application pages: home, list, intake, detail, actions and batches."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -263,9 +265,12 @@ def test_print_page_is_laid_out_like_the_form(client, county_user, program, unit
         "本 人",
         "贷款用途",
         "银行<br>审核意见",
-        "@page",
+        "css/application_print.css",
     ):
         assert label in body
+    # The A4 print layout is a static style sheet (the CSP allows no inline <style>).
+    sheet = Path(settings.BASE_DIR, "static", "css", "application_print.css").read_text("utf-8")
+    assert "@page" in sheet
 
 
 def test_intake_lookup_offers_an_existing_applicant_in_scope(

@@ -19,6 +19,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Sum
+from django.test import RequestFactory
 
 from accounts.choices import Role
 from gonghui.money import round_fen, wan
@@ -490,7 +491,12 @@ def test_demo_users_have_their_roles_and_can_sign_in(seeded, client):
         assert (profile.bank.name if profile.bank else None) == bank
     for spec in DEMO_USERS:
         if spec.password:
-            assert client.login(username=spec.username, password=spec.password), spec.username
+            # The login lockout (django-axes) needs the request that signs in.
+            request = RequestFactory().post("/accounts/login/")
+            signed_in = client.login(
+                request=request, username=spec.username, password=spec.password
+            )
+            assert signed_in, spec.username
             client.logout()
         else:
             assert not User.objects.get(username=spec.username).has_usable_password()
