@@ -139,8 +139,8 @@ def pick_blocking_loan(
         loan
         for loan in active_loans
         if loan.maturity_on > horizon
-        and loan.application_id != exclude_application_id
-        and loan.pk != exclude_loan_id
+        and (exclude_application_id is None or loan.application_id != exclude_application_id)
+        and (exclude_loan_id is None or loan.pk != exclude_loan_id)
     ]
     return min(running, key=lambda loan: (loan.maturity_on, loan.pk), default=None)
 
