@@ -96,6 +96,16 @@ def text_field(attribute: str, column_name: str, *, readonly: bool = False) -> f
     )
 
 
+class PlannedRow:
+    """What import-export holds for a row whose object the service function builds."""
+
+    pk = None
+    planned = None
+
+    def __str__(self) -> str:
+        return str(self.planned or "")
+
+
 # --- loans -----------------------------------------------------------------------------------
 
 LOAN_INPUTS = (
@@ -106,24 +116,6 @@ LOAN_INPUTS = (
     "maturity_on",
     "jobs_created",
     "new_union_members",
-)
-LOAN_SAVED = (
-    "application",
-    "program",
-    "unit",
-    "bank",
-    "contract_number",
-    "principal",
-    "subsidised_principal",
-    "leveraged_amount",
-    "annual_rate",
-    "review_channel",
-    "loan_type",
-    "disbursed_on",
-    "maturity_on",
-    "jobs_created",
-    "new_union_members",
-    "created_by",
 )
 
 
@@ -210,8 +202,9 @@ class LoanResource(BulkImportResource):
             .values_list("application_id", flat=True)
         )
         contracts = {cell_text(v) for v in column(dataset, "合同编号")} - {""}
-        self.taken = set(
-            Loan.objects.filter(contract_number__in=contracts).values_list(
+        banks = {a.bank_id for a in self.applications.values()} - {None}
+        self.taken = set(  # (bank, contract_number) leads the unique index
+            Loan.objects.filter(bank_id__in=banks, contract_number__in=contracts).values_list(
                 "bank_id", "contract_number"
             )
         )
@@ -246,12 +239,15 @@ class LoanResource(BulkImportResource):
             contract_taken=key in self.taken,
         )
         loan = plan_disbursement(application=application, user=self.user, facts=facts, **inputs)
-        for name in LOAN_SAVED:
-            setattr(instance, name, getattr(loan, name))
+        instance.planned = loan
         self.seen_applications.add(application.pk)
         self.seen_contracts.add(key)
         # A later row of the same borrower is blocked by this loan, as in the service.
-        self.active_loans[application.applicant_id].append(instance)
+        self.active_loans[application.applicant_id].append(loan)
+
+    def init_instance(self, row=None):
+        """A placeholder: ``validate_row`` builds the row's loan with ``plan_disbursement``."""
+        return PlannedRow()
 
     def write(self, loans: list[Loan]) -> None:
         """The loans, the applications' move to 已放款, the timeline and the callbacks: the

@@ -19,7 +19,9 @@ cell shows, and a date at midnight into a date; everything else is passed on as 
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from io import BytesIO
 
+import openpyxl
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -149,7 +151,8 @@ class BulkImportResource(resources.ModelResource):
         return NON_FIELD_ERRORS
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        self.pending.append(instance)
+        # validate_row may have built the row's object itself (``planned``).
+        self.pending.append(getattr(instance, "planned", instance))
 
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         """Nothing is written per batch: ``after_import`` writes everything at once."""
@@ -201,23 +204,31 @@ def column(dataset: tablib.Dataset, name: str) -> list:
 
 
 def load_xlsx(content: bytes) -> tablib.Dataset:
-    """The first sheet of an uploaded .xlsx, read with openpyxl's read-only mode.
+    """The first sheet of an uploaded .xlsx, read with openpyxl's read-only mode (values
+    only); blank rows are left out.
 
     Raises DomainError (field ``file``) for a file too large, not an xlsx, or unreadable.
     """
-    from import_export.formats.base_formats import XLSX
-
     if len(content) > MAX_UPLOAD_BYTES:
         limit = MAX_UPLOAD_BYTES // (1024 * 1024)
         raise DomainError.for_field("file", "file_too_large", f"文件不能超过{limit}MB")
     if not content.startswith(XLSX_MAGIC):
         raise DomainError.for_field("file", "not_xlsx", "请上传Excel（.xlsx）文件")
     try:
-        dataset = XLSX().create_dataset(content)
+        book = openpyxl.load_workbook(BytesIO(content), read_only=True, data_only=True)
+        try:
+            rows = book.active.iter_rows(values_only=True)
+            headers = next(rows, None)
+            body = [row for row in rows if any(v is not None and v != "" for v in row)]
+        finally:
+            book.close()
     except Exception:  # openpyxl raises many types for a damaged workbook
         raise DomainError.for_field("file", "xlsx_unreadable", "无法读取该Excel文件") from None
-    if not dataset.headers or not any(dataset.headers):
+    if not headers or not any(h is not None for h in headers):
         raise DomainError.for_field("file", "xlsx_empty", "文件没有表头行")
+    width = len(headers)
+    dataset = tablib.Dataset(headers=[cell_text(h) for h in headers])
+    dataset.extend(row[:width] + (None,) * (width - len(row)) for row in body)
     return dataset
 
 

@@ -4,9 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from loans.choices import ApplicationChannel as C
 from loans.choices import ApplicationStatus as S
@@ -76,7 +76,7 @@ def test_a_bad_last_row_writes_nothing(make_approved, city_user):
     apps = make_approved(5)
     rows = [loan_row(a, n) for n, a in enumerate(apps)]
     rows[-1] = loan_row(apps[-1], 4, **{"年利率（%）": "5.81"})
-    result, messages = import_loans(rows, city_user)
+    _, messages = import_loans(rows, city_user)
     assert messages == ["第6行 年利率（%）：年利率5.81%超过本项目线下审核最高年利率5.8%，不予受理"]
     assert Loan.objects.count() == 0
     assert not ApplicationEvent.objects.exists()
