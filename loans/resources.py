@@ -30,6 +30,8 @@ from loans.models import (
     EligibilityCheck,
     Enterprise,
     Loan,
+    Program,
+    Unit,
 )
 from loans.services import identity
 from loans.services.imports import (
@@ -174,12 +176,20 @@ class LoanResource(BulkImportResource):
         """Five queries for the whole file; the applications and their applicants are
         locked for the confirm step, as ``disburse_loan`` locks them for one loan."""
         references = {cell_text(v) for v in column(dataset, "申请编号")} - {""}
-        applications = Application.objects.filter(reference__in=references).select_related(
-            "program", "unit", "bank"
-        )
+        applications = Application.objects.filter(reference__in=references)
         if not self.dry_run:
-            applications = applications.select_for_update(of=("self",))
-        self.applications = {a.reference: a for a in restrict(applications, self.user)}
+            applications = applications.select_for_update()
+        applications = list(restrict(applications, self.user))
+        # The few programs, units and banks once each, not joined onto every application.
+        related = {
+            "program": Program.objects.in_bulk({a.program_id for a in applications}),
+            "unit": Unit.objects.in_bulk({a.unit_id for a in applications}),
+            "bank": Bank.objects.in_bulk({a.bank_id for a in applications} - {None}),
+        }
+        for application in applications:
+            for name, rows in related.items():
+                application._state.fields_cache[name] = rows.get(getattr(application, f"{name}_id"))
+        self.applications = {a.reference: a for a in applications}
         self.fields["application"].widget.lookup = self.applications
         applicant_ids = {a.applicant_id for a in self.applications.values()}
         if not self.dry_run:
@@ -362,6 +372,9 @@ class ApplicantResource(BulkImportResource):
         return [
             APPLICANT_COLUMNS[n] for n in ("name", "id_number", "mobile")
         ]  # others may be left out of the file
+
+    def template_columns(self) -> list[str]:
+        return [*APPLICANT_COLUMNS.values(), *ENTERPRISE_COLUMNS.values()]
 
     def get_export_fields(self, selected_fields=None):
         return list(self.fields.values())

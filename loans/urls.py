@@ -30,3 +30,16 @@ urlpatterns = [
     path("loans/<int:pk>/", loans.LoanDetailView.as_view(), name="loan-detail"),
     path("loans/<int:pk>/follow-up/", loans.FollowUpCreateView.as_view(), name="follow-up-create"),
 ]
+
+from loans.views import imports  # noqa: E402
+
+urlpatterns += [
+    path("imports/", imports.ImportView.as_view(), name="import"),
+    path("imports/confirm/", imports.ImportConfirmView.as_view(), name="import-confirm"),
+    path(
+        "imports/<slug:resource>/template.xlsx",
+        imports.ImportTemplateView.as_view(),
+        name="import-template",
+    ),
+    path("imports/<slug:resource>/export.xlsx", imports.ExportView.as_view(), name="export"),
+]

@@ -126,6 +126,10 @@ class BulkImportResource(resources.ModelResource):
         return super().import_row(row, instance_loader, **kwargs)
 
     def required_columns(self) -> list[str]:
+        return self.template_columns()
+
+    def template_columns(self) -> list[str]:
+        """The header row of the import template."""
         return [f.column_name for f in self.get_import_fields() if not f.readonly]
 
     def import_instance(self, instance, row, **kwargs):
@@ -180,6 +184,7 @@ class BulkImportResource(resources.ModelResource):
         skip_html_diff = True
         clean_model_instances = False
         report_skipped = False
+        use_transactions = True
 
     # --- subclass interface --------------------------------------------------------------
 
