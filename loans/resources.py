@@ -356,7 +356,6 @@ class ApplicantResource(BulkImportResource):
         name = "申请人及企业"
         fields = ()
         import_id_fields = ()
-        force_init_instance = True
 
     def __init__(self, user=None, **kwargs):
         super().__init__(user=user, **kwargs)
@@ -418,6 +417,15 @@ class ApplicantResource(BulkImportResource):
         self.seen_ids: set[str] = set()
         self.seen_codes: set[str] = set()
         self.enterprise_rows: list[tuple[Enterprise, bool]] = []
+
+    def get_instance(self, instance_loader, row):
+        """The stored applicant with the row's resident ID, from ``prefetch`` (no query)."""
+        try:
+            return self.applicants.get(
+                identity.validate_resident_id(cell_text(row.get("身份证号")))
+            )
+        except DomainError:
+            return None
 
     def _value(self, row: dict, label: str, default=""):
         value = row.get(label)

@@ -36,7 +36,6 @@ class QuotaResource(BulkImportResource):
         fields = ("program", "unit", "unit_name", "task_amount")
         export_order = ("program", "unit", "unit_name", "task_amount")
         import_id_fields = ()
-        force_init_instance = True
 
     def get_queryset(self):
         return Quota.objects.select_related("program", "unit").order_by(
@@ -48,11 +47,18 @@ class QuotaResource(BulkImportResource):
         units = {cell_text(v) for v in column(dataset, "单位代码")} - {""}
         self.fields["program"].widget.lookup = Program.objects.in_bulk(programs, field_name="code")
         self.fields["unit"].widget.lookup = Unit.objects.in_bulk(units, field_name="code")
-        quotas = Quota.objects.filter(program__code__in=programs, unit__code__in=units)
+        quotas = Quota.objects.filter(
+            program__code__in=programs, unit__code__in=units
+        ).select_related("program", "unit")
         if not self.dry_run:
-            quotas = quotas.select_for_update()
+            quotas = quotas.select_for_update(of=("self",))
         self.existing = {(q.program_id, q.unit_id): q for q in quotas}
+        self.by_codes = {(q.program.code, q.unit.code): q for q in quotas}
         self.seen: set[tuple[int, int]] = set()
+
+    def get_instance(self, instance_loader, row):
+        """The stored quota of the row's program and unit, from ``prefetch`` (no query)."""
+        return self.by_codes.get((cell_text(row.get("项目代码")), cell_text(row.get("单位代码"))))
 
     def validate_row(self, instance, row: dict) -> None:
         program = self.fields["program"].widget.clean(row.get("项目代码"))
