@@ -15,7 +15,7 @@ It creates its own program, unit, bank, user, applicants, enterprises and approv
 applications, all coded "BENCH-IMP-…", and removes them (and the loans and events it made)
 afterwards. Time: best of 3, ours and baseline interleaved in one run. Queries: counted
 with CaptureQueriesContext. Peak memory: a fresh subprocess per variant runs the work once
-and reports ru_maxrss minus its RSS just before the work (MiB).
+and reports its peak RSS (VmHWM, reset just before the work) minus its RSS then (MiB).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -284,18 +283,27 @@ def timed(variant: str, data: dict) -> tuple[float, int, int]:
     return seconds, len(queries), count
 
 
-def rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def child(variant: str, data: dict) -> None:
-    """In a fresh process: run the variant once and print its peak memory above the start."""
+    """In a fresh process: run the variant once and print its peak memory above the start.
+
+    The peak is the kernel's high-water mark (VmHWM), reset just before the work by
+    writing 5 to /proc/self/clear_refs. (ru_maxrss would not do: it survives exec, so a
+    child started from the large parent would report the parent's size.)
+    """
     setup_django()
-    before = rss_mib()
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    before = _status_mib("VmRSS")
     VARIANTS[variant](data["path"], data["user_id"])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = _status_mib("VmHWM")
     print(json.dumps({"peak_mib": max(peak - before, 0.0)}))
 
 
@@ -354,7 +362,7 @@ def main() -> None:
         child(args.child, json.loads(args.data))
         return
     results = measure(rows=args.rows)
-    print("peak memory: ru_maxrss of a fresh subprocess minus its RSS before the work")
+    print("peak memory: peak RSS (VmHWM) of a fresh subprocess minus its RSS before the work")
     print(f"{'task':<26}{'variant':<10}{'seconds':>9}{'queries':>9}{'peak MiB':>10}{'rows':>8}")
     for r in results:
         print(
