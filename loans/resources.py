@@ -270,11 +270,11 @@ class LoanResource(BulkImportResource):
         events = ApplicationEvent.objects.bulk_create(
             [
                 ApplicationEvent(
-                    application=loan.application,
+                    application_id=loan.application_id,
                     action="disburse",
                     from_status=loan.application.status,
                     to_status=ApplicationStatus.DISBURSED,
-                    actor=self.user,
+                    actor_id=self.user.pk,
                     note=f"{disbursement_note(loan)}（批量导入）",
                     created_at=now,
                 )
