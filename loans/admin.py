@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import XLSX
+from import_export.forms import ImportForm
 
 from accounts.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
 from accounts.choices import Role
@@ -37,6 +38,7 @@ from loans.models import (
 )
 from loans.resources import ApplicantResource, LoanResource
 from loans.services.identity import validate_credit_code, validate_mobile, validate_resident_id
+from loans.services.imports import MAX_UPLOAD_BYTES, XLSX_MAGIC
 
 
 def mask_mobile(mobile: str) -> str:
@@ -52,6 +54,20 @@ def mask_mobile(mobile: str) -> str:
 # fields (those of the fieldsets, minus the read-only ones).
 
 
+class XlsxImportForm(ImportForm):
+    """The admin's import form with the portal's file checks: .xlsx content, size limit."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"文件不能超过{MAX_UPLOAD_BYTES // (1024 * 1024)}MB")
+        head = upload.read(len(XLSX_MAGIC))
+        upload.seek(0)
+        if head != XLSX_MAGIC:
+            raise forms.ValidationError("请上传Excel（.xlsx）文件")
+        return upload
+
+
 class ValidatedImportExportMixin(ImportExportMixin):
     """Import and export (.xlsx) through the portal's Resources, for city staff only.
 
@@ -63,6 +79,7 @@ class ValidatedImportExportMixin(ImportExportMixin):
 
     import_formats = [XLSX]
     export_formats = [XLSX]
+    import_form_class = XlsxImportForm
     skip_admin_log = True
 
     def has_import_permission(self, request):

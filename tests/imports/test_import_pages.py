@@ -180,3 +180,12 @@ def test_admin_import_is_city_staff_only(client, county_user):
     client.force_login(county_user)
     assert client.get(reverse("admin:quotas_quota_import")).status_code == 403
     assert client.get(reverse("admin:loans_loan_export")).status_code == 403
+
+
+def test_admin_import_refuses_a_non_xlsx_file(admin_client):
+    response = admin_client.post(
+        reverse("admin:loans_loan_import"), {"format": "0", "import_file": upload(b"a,b\n1,2\n")}
+    )
+    assert response.status_code == 200
+    assert "请上传Excel（.xlsx）文件" in response.content.decode()
+    assert not Loan.objects.exists()
