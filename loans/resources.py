@@ -376,7 +376,7 @@ class ApplicantResource(BulkImportResource):
         return [*APPLICANT_COLUMNS.values(), *ENTERPRISE_COLUMNS.values()]
 
     def get_export_fields(self, selected_fields=None):
-        return list(self.fields.values())
+        return [f for n, f in self.fields.items() if not selected_fields or n in selected_fields]
 
     def get_import_fields(self):
         return [self.fields[name] for name in APPLICANT_COLUMNS]
@@ -387,15 +387,16 @@ class ApplicantResource(BulkImportResource):
         return super().export_field(field, instance, **kwargs)
 
     def get_queryset(self):
+        return Applicant.objects.order_by("pk")
+
+    def iter_queryset(self, queryset):
+        """Each applicant with the enterprise of the latest application: two queries."""
         latest = (
             Application.objects.filter(applicant=OuterRef("pk"))
             .order_by("-applied_on", "-pk")
             .values("enterprise_id")[:1]
         )
-        return Applicant.objects.annotate(latest_enterprise_id=Subquery(latest)).order_by("pk")
-
-    def iter_queryset(self, queryset):
-        applicants = list(queryset)
+        applicants = list(queryset.annotate(latest_enterprise_id=Subquery(latest)))
         ids = {a.latest_enterprise_id for a in applicants} - {None}
         enterprises = Enterprise.objects.in_bulk(ids)
         for applicant in applicants:

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from loans.choices import ApplicationStatus as S
 from loans.models import Application, Loan
+from tests.factories import LoanFactory, QuotaFactory
 from tests.imports.conftest import LOAN_HEADERS, loan_row, read_xlsx, xlsx
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +190,22 @@ def test_admin_import_refuses_a_non_xlsx_file(admin_client):
     assert response.status_code == 200
     assert "请上传Excel（.xlsx）文件" in response.content.decode()
     assert not Loan.objects.exists()
+
+
+@pytest.mark.parametrize("admin_name", ["loans_loan", "loans_applicant", "quotas_quota"])
+def test_admin_export_gives_an_xlsx(admin_client, admin_name):
+    quota = QuotaFactory()
+    loan = LoanFactory()
+    url = reverse(f"admin:{admin_name}_export")
+    form = admin_client.get(url).context["form"]
+    data = {"format": "0", "resource": "0"}
+    data.update({k: "on" for k in form.fields if k not in ("format", "resource", "export_items")})
+    response = admin_client.post(url, data)
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    rows = read_xlsx(b"".join(response))
+    expected = {
+        "loans_loan": loan.contract_number,
+        "loans_applicant": loan.application.applicant.id_number,
+        "quotas_quota": quota.unit.code,
+    }[admin_name]
+    assert any(expected in row for row in rows[1:])
