@@ -29,6 +29,7 @@ from loans.resources import ApplicantResource, LoanResource
 from loans.services.imports import (
     MAX_UPLOAD_BYTES,
     PREVIEW_ROWS,
+    cell_text,
     load_xlsx,
     row_messages,
     run_import,
@@ -75,7 +76,7 @@ def _preview(resource, dataset) -> dict:
         f.column_name for f in resource.get_import_fields() if f.column_name in dataset.headers
     ]
     positions = [dataset.headers.index(h) for h in headers]
-    rows = [[row[i] for i in positions] for row in dataset[:PREVIEW_ROWS]]
+    rows = [[cell_text(row[i]) for i in positions] for row in dataset[:PREVIEW_ROWS]]
     return {"headers": headers, "rows": rows, "total": len(dataset)}
 
 

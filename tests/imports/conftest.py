@@ -9,6 +9,7 @@ import pytest
 
 from loans.choices import ApplicationStatus as S
 from loans.choices import LoanType, ReviewChannel
+from tests.browser.conftest import browser, login, new_context, screenshot  # noqa: F401
 from tests.factories import ApplicationFactory
 
 LOAN_HEADERS = [

@@ -301,3 +301,16 @@ def test_export_lists_every_loan_and_reimports(make_approved, city_user):
         )
     )
     assert after == before
+
+
+def test_loan_export_query_count_does_not_grow_with_the_rows():
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            LoanResource().export()
+        return len(queries)
+
+    LoanFactory()
+    small = count()
+    for _ in range(8):
+        LoanFactory()
+    assert count() == small

@@ -211,3 +211,20 @@ def test_applicant_export_lists_the_latest_enterprise_and_round_trips(city_user)
     assert row_messages(result) == [] and result.totals["update"] == 1
     assert list(Applicant.objects.values_list("name", "mobile", "is_union_member")) == before
     assert Enterprise.objects.get().name == enterprise.name
+
+
+@pytest.mark.parametrize("resource_class", [QuotaResource, ApplicantResource])
+def test_export_query_count_does_not_grow_with_the_rows(resource_class):
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            resource_class().export()
+        return len(queries)
+
+    for _ in range(2):
+        ApplicationFactory()
+        QuotaFactory()
+    small = count()
+    for _ in range(8):
+        ApplicationFactory()
+        QuotaFactory()
+    assert count() == small
