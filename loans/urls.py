@@ -1,7 +1,7 @@
 from django.urls import path
 
 from loans.views import applications as a
-from loans.views import loans
+from loans.views import imports, loans
 
 app_name = "loans"
 
@@ -30,9 +30,6 @@ urlpatterns = [
     path("loans/<int:pk>/", loans.LoanDetailView.as_view(), name="loan-detail"),
     path("loans/<int:pk>/follow-up/", loans.FollowUpCreateView.as_view(), name="follow-up-create"),
 ]
-
-from loans.views import imports  # noqa: E402
-
 urlpatterns += [
     path("imports/", imports.ImportView.as_view(), name="import"),
     path("imports/confirm/", imports.ImportConfirmView.as_view(), name="import-confirm"),
