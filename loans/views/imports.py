@@ -80,6 +80,13 @@ def _preview(resource, dataset) -> dict:
     return {"headers": headers, "rows": rows, "total": len(dataset)}
 
 
+def _discard_pending(request) -> None:
+    """Remove the stored files of previews the user did not confirm."""
+    for entry in request.session.pop(SESSION_KEY, {}).values():
+        with contextlib.suppress(OSError):
+            TempFolderStorage(name=entry["name"]).remove()
+
+
 def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
@@ -105,13 +112,12 @@ class ImportView(PortalView, View):
         result = run_import(resource, form.dataset, user=request.user, dry_run=True)
         errors = row_messages(result)
         context = {"preview": _preview(resource, form.dataset), "errors": errors, "label": label}
+        _discard_pending(request)  # one previewed file per user at a time
         if not errors:
             storage = TempFolderStorage(read_mode="rb")
             storage.save(form.content)
             token = secrets.token_urlsafe(16)
-            pending = request.session.get(SESSION_KEY, {})
-            pending[token] = {"resource": key, "name": storage.name}
-            request.session[SESSION_KEY] = pending
+            request.session[SESSION_KEY] = {token: {"resource": key, "name": storage.name}}
             context["token"] = token
         return self._render(form, **context)
 

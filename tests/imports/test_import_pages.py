@@ -209,3 +209,16 @@ def test_admin_export_gives_an_xlsx(admin_client, admin_name):
         "quotas_quota": quota.unit.code,
     }[admin_name]
     assert any(expected in row for row in rows[1:])
+
+
+def test_a_new_upload_discards_the_unconfirmed_preview(client, city_user, make_approved):
+    apps = make_approved(2)
+    client.force_login(city_user)
+    first = post_file(client, xlsx(LOAN_HEADERS, [loan_row(apps[0], 1)]))
+    second = post_file(client, xlsx(LOAN_HEADERS, [loan_row(apps[1], 2)]))
+    response = client.post(
+        reverse("loans:import-confirm"), {"token": first.context["token"]}, follow=True
+    )
+    assert "导入已过期或已完成" in response.content.decode()
+    client.post(reverse("loans:import-confirm"), {"token": second.context["token"]})
+    assert list(Loan.objects.values_list("application", flat=True)) == [apps[1].pk]
