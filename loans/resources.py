@@ -121,6 +121,25 @@ LOAN_INPUTS = (
 )
 
 
+# The application columns disbursement reads (``plan_disbursement`` and ``write``); the
+# others (texts, decision notes, timestamps) are not loaded for the thousands of rows.
+DISBURSE_READS = (
+    "reference",
+    "program",
+    "unit",
+    "bank",
+    "applicant",
+    "channel",
+    "status",
+    "borrower_class",
+    "applied_on",
+    "review_channel",
+    "approved_amount",
+    "approved_rate",
+    "loan_type",
+)
+
+
 class LoanResource(BulkImportResource):
     """Loans from a bank's spreadsheet: one row per disbursed loan of an approved application."""
 
@@ -176,7 +195,7 @@ class LoanResource(BulkImportResource):
         """Five queries for the whole file; the applications and their applicants are
         locked for the confirm step, as ``disburse_loan`` locks them for one loan."""
         references = {cell_text(v) for v in column(dataset, "申请编号")} - {""}
-        applications = Application.objects.filter(reference__in=references)
+        applications = Application.objects.filter(reference__in=references).only(*DISBURSE_READS)
         if not self.dry_run:
             applications = applications.select_for_update()
         applications = list(restrict(applications, self.user))
