@@ -314,3 +314,25 @@ def test_loan_export_query_count_does_not_grow_with_the_rows():
     for _ in range(8):
         LoanFactory()
     assert count() == small
+
+
+def test_an_application_that_changes_during_the_import_refuses_the_whole_file(
+    make_approved, city_user, monkeypatch
+):
+    apps = make_approved(3)
+    resource = LoanResource(user=city_user)
+    validate = resource.validate_row
+
+    def validate_then_change(instance, row):
+        validate(instance, row)
+        if row["申请编号"] == apps[2].reference:  # another door moves it meanwhile
+            Application.objects.filter(pk=apps[0].pk).update(status=S.RECOMMENDED)
+
+    monkeypatch.setattr(resource, "validate_row", validate_then_change)
+    dataset = load_xlsx(xlsx(LOAN_HEADERS, [loan_row(a, n) for n, a in enumerate(apps)]))
+    result = run_import(resource, dataset, user=city_user, dry_run=False)
+    assert row_messages(result) == [
+        "文件：导入期间有申请的状态发生了变化，未写入任何数据，请重新上传文件"
+    ]
+    assert not Loan.objects.exists() and not ApplicationEvent.objects.exists()
+    assert Application.objects.filter(status=S.DISBURSED).count() == 0
