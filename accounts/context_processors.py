@@ -21,6 +21,7 @@ NAV = (
     ("公示名单", "reports:announcement", {Role.MANAGER, Role.CITY_STAFF}),
     ("我的导出", "reports:exports", set(Role.values)),
     ("年度分析", "reports:annual", {Role.MANAGER, Role.CITY_STAFF, Role.COUNTY_STAFF}),
+    ("批量导入", "loans:import", {Role.CITY_STAFF}),
 )
 
 

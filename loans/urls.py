@@ -1,7 +1,7 @@
 from django.urls import path
 
 from loans.views import applications as a
-from loans.views import loans
+from loans.views import imports, loans
 
 app_name = "loans"
 
@@ -29,4 +29,14 @@ urlpatterns = [
     path("loans/follow-ups-due/", loans.FollowUpsDueView.as_view(), name="follow-ups-due"),
     path("loans/<int:pk>/", loans.LoanDetailView.as_view(), name="loan-detail"),
     path("loans/<int:pk>/follow-up/", loans.FollowUpCreateView.as_view(), name="follow-up-create"),
+]
+urlpatterns += [
+    path("imports/", imports.ImportView.as_view(), name="import"),
+    path("imports/confirm/", imports.ImportConfirmView.as_view(), name="import-confirm"),
+    path(
+        "imports/<slug:resource>/template.xlsx",
+        imports.ImportTemplateView.as_view(),
+        name="import-template",
+    ),
+    path("imports/<slug:resource>/export.xlsx", imports.ExportView.as_view(), name="export"),
 ]

@@ -9,11 +9,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
+from loans.admin import ValidatedImportExportMixin
 from quotas.models import Quota, Reallocation
+from quotas.resources import QuotaResource
 
 
 @admin.register(Quota)
-class QuotaAdmin(ScopedModelAdmin):
+class QuotaAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
+    resource_classes = [QuotaResource]
+
     list_display = ("program", "unit", "task_amount")
     list_select_related = ("program", "unit")
     list_filter = ("program", "unit__city")

@@ -118,24 +118,43 @@ def check_amount(application: Application) -> CheckResult:
     )
 
 
+def active_loans_of(*, applicant_id: int):
+    """The applicant's active program loans (with their program), for :func:`pick_blocking_loan`."""
+    return Loan.objects.filter(
+        application__applicant_id=applicant_id, status=LoanStatus.ACTIVE
+    ).select_related("program")
+
+
+def pick_blocking_loan(
+    active_loans, *, as_of: date, exclude_application_id=None, exclude_loan_id=None
+) -> Loan | None:
+    """Among an applicant's active loans, the one still running on ``as_of``, if any.
+
+    A loan maturing within a month of ``as_of`` does not block: that is the one a renewal
+    (续贷) replaces, and renewals are applied for in the maturity month. Pure Python, so the
+    bulk import applies it to loans it read for a whole file at once.
+    """
+    horizon = add_months(as_of, 1)
+    running = [
+        loan
+        for loan in active_loans
+        if loan.maturity_on > horizon
+        and (exclude_application_id is None or loan.application_id != exclude_application_id)
+        and (exclude_loan_id is None or loan.pk != exclude_loan_id)
+    ]
+    return min(running, key=lambda loan: (loan.maturity_on, loan.pk), default=None)
+
+
 def blocking_loan(
     *, applicant_id: int, as_of: date, exclude_application_id=None, exclude_loan_id=None
 ) -> Loan | None:
-    """The applicant's other program loan still running on ``as_of``, if any.
-
-    A loan maturing within a month of ``as_of`` does not block: that is the one a renewal
-    (续贷) replaces, and renewals are applied for in the maturity month.
-    """
-    loans = Loan.objects.filter(
-        application__applicant_id=applicant_id,
-        status=LoanStatus.ACTIVE,
-        maturity_on__gt=add_months(as_of, 1),
+    """The applicant's other program loan still running on ``as_of``, if any."""
+    return pick_blocking_loan(
+        active_loans_of(applicant_id=applicant_id),
+        as_of=as_of,
+        exclude_application_id=exclude_application_id,
+        exclude_loan_id=exclude_loan_id,
     )
-    if exclude_application_id is not None:
-        loans = loans.exclude(application_id=exclude_application_id)
-    if exclude_loan_id is not None:
-        loans = loans.exclude(pk=exclude_loan_id)
-    return loans.select_related("program").order_by("maturity_on").first()
 
 
 def describe_blocking_loan(loan: Loan) -> str:

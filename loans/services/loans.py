@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -15,10 +15,10 @@ from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_count, p
 from gonghui.money import ZERO
 from loans.choices import CheckRule, LoanStatus, OperatingStatus
 from loans.models import Applicant, Application, FollowUp, Loan, Repayment
-from loans.services.eligibility import blocking_loan, describe_blocking_loan
+from loans.services.eligibility import active_loans_of, describe_blocking_loan, pick_blocking_loan
 from loans.services.rules import check_maturity, check_rate_within_cap, split_principal
 from loans.services.webhooks import notify_loan
-from loans.services.workflow import apply_transition, check_transition
+from loans.services.workflow import apply_transition, check_transition, find_transition
 from subsidies.services.claims import create_claim_for_loan
 
 
@@ -91,35 +91,82 @@ def _loan_terms(
     return values
 
 
-def _check_no_other_active_loan(application: Application, *, as_of: date, renewal_of) -> None:
-    """The "no other active program loan" rule, again at disbursement, under the applicant's
-    lock: two applications of one borrower cannot both be disbursed. A written override of
-    that pre-loan check lets it pass."""
+@dataclass(frozen=True)
+class DisbursementFacts:
+    """What disbursement checks beyond the application row itself.
+
+    The single-loan service reads these with a few queries under its locks; the bulk import
+    reads them for every row of a file at once. Both then decide through
+    :func:`plan_disbursement`, so a row is refused exactly when the service would refuse it.
+    """
+
+    applicant_active_loans: tuple[Loan, ...]  # the applicant's active loans, program loaded
+    no_active_loan_overridden: bool  # the pre-loan check carries a written override
+    contract_taken: bool  # the bank already has a loan with this contract number
+
+
+def disbursement_facts(application: Application, *, contract_number) -> DisbursementFacts:
+    """The facts of one disbursement, read under the applicant's lock (the race guard: two
+    applications of one borrower cannot both be disbursed)."""
     Applicant.objects.select_for_update().get(pk=application.applicant_id)
-    other = blocking_loan(
-        applicant_id=application.applicant_id,
-        as_of=as_of,
+    return DisbursementFacts(
+        applicant_active_loans=tuple(active_loans_of(applicant_id=application.applicant_id)),
+        no_active_loan_overridden=application.checks.filter(rule=CheckRule.NO_ACTIVE_LOAN)
+        .exclude(override_reason="")
+        .exists(),
+        contract_taken=Loan.objects.filter(
+            bank_id=application.bank_id, contract_number=clean_text(contract_number)
+        ).exists(),
+    )
+
+
+def check_disbursable(application: Application) -> None:
+    """The workflow part of disbursement: the application is approved (and, on the bank-online
+    channel, consented to) and has no loan yet. Role and scope are the caller's."""
+    if (
+        find_transition(action="disburse", status=application.status, channel=application.channel)
+        is None
+    ):
+        raise DomainError(
+            "invalid_transition",
+            f"申请当前状态为「{application.get_status_display()}」"
+            f"（{application.get_channel_display()}），不能执行该操作",
+        )
+
+
+def plan_disbursement(
+    *,
+    application: Application,
+    user,
+    facts: DisbursementFacts,
+    renewal_of: Loan | None = None,
+    **fields,
+) -> Loan:
+    """The unsaved loan of an application, or a DomainError saying why it cannot be made.
+
+    ``fields`` are the raw inputs of :func:`disburse_loan`. No queries: the application
+    comes with its program, and ``facts`` carries everything else.
+    """
+    check_disbursable(application)
+    terms = _loan_terms(application=application, **fields)
+    other = pick_blocking_loan(
+        facts.applicant_active_loans,
+        as_of=terms["disbursed_on"],
         exclude_application_id=application.pk,
         exclude_loan_id=renewal_of.pk if renewal_of else None,
     )
-    overridden = (
-        application.checks.filter(rule=CheckRule.NO_ACTIVE_LOAN)
-        .exclude(override_reason="")
-        .exists()
-    )
-    if other is not None and not overridden:
+    if other is not None and not facts.no_active_loan_overridden:
         raise DomainError("active_loan_exists", describe_blocking_loan(other))
-
-
-def _disburse(*, application: Application, user, terms: dict, renewal_of: Loan | None) -> Loan:
-    """Create the loan row and move the locked application to disbursed."""
-    _check_no_other_active_loan(application, as_of=terms["disbursed_on"], renewal_of=renewal_of)
+    if facts.contract_taken:
+        raise DomainError.for_field(
+            "contract_number", "contract_number_taken", "该合同编号在本行已存在"
+        )
     split = split_principal(
         program=application.program,
         borrower_class=application.borrower_class,
         principal=terms["principal"],
     )
-    loan = Loan(
+    return Loan(
         application=application,
         program=application.program,
         unit=application.unit,
@@ -132,6 +179,24 @@ def _disburse(*, application: Application, user, terms: dict, renewal_of: Loan |
         created_by=user,
         **terms,
     )
+
+
+def disbursement_note(loan: Loan) -> str:
+    """The timeline note of a disbursement."""
+    note = f"合同{loan.contract_number}"
+    if loan.renewal_of is not None:
+        note += f"（续贷，原合同{loan.renewal_of.contract_number}）"
+    return note
+
+
+def _disburse(*, application: Application, user, fields: dict, renewal_of: Loan | None) -> Loan:
+    """Create the loan row and move the locked application to disbursed."""
+    check_disbursable(application)
+    _loan_terms(application=application, **fields)  # field errors before the facts' queries
+    facts = disbursement_facts(application, contract_number=fields["contract_number"])
+    loan = plan_disbursement(
+        application=application, user=user, facts=facts, renewal_of=renewal_of, **fields
+    )
     try:
         with transaction.atomic():
             loan.save()
@@ -143,10 +208,7 @@ def _disburse(*, application: Application, user, terms: dict, renewal_of: Loan |
         if application.loans.filter(status=LoanStatus.ACTIVE).exists():
             raise DomainError("loan_already_active", "该申请已有未结清贷款，不能重复放款") from None
         raise
-    note = f"合同{loan.contract_number}"
-    if renewal_of is not None:
-        note += f"（续贷，原合同{renewal_of.contract_number}）"
-    apply_transition(application, action="disburse", user=user, note=note)
+    apply_transition(application, action="disburse", user=user, note=disbursement_note(loan))
     notify_loan(loan, "disbursed")
     return loan
 
@@ -180,17 +242,16 @@ def disburse_loan(
     application, so two disbursements racing for it create exactly one loan.
     """
     locked = _lock_approved_application(application, user)
-    terms = _loan_terms(
-        application=locked,
-        contract_number=contract_number,
-        principal=principal,
-        annual_rate=annual_rate,
-        disbursed_on=disbursed_on,
-        maturity_on=maturity_on,
-        jobs_created=jobs_created,
-        new_union_members=new_union_members,
-    )
-    loan = _disburse(application=locked, user=user, terms=terms, renewal_of=None)
+    fields = {
+        "contract_number": contract_number,
+        "principal": principal,
+        "annual_rate": annual_rate,
+        "disbursed_on": disbursed_on,
+        "maturity_on": maturity_on,
+        "jobs_created": jobs_created,
+        "new_union_members": new_union_members,
+    }
+    loan = _disburse(application=locked, user=user, fields=fields, renewal_of=None)
     application.refresh_from_db()
     return loan
 
@@ -289,22 +350,21 @@ def renew_loan(
         raise DomainError.for_field(
             "application", "renewal_other_applicant", "续贷申请的申请人须与原贷款一致"
         )
-    terms = _loan_terms(
-        application=locked,
-        contract_number=contract_number,
-        principal=principal,
-        annual_rate=annual_rate,
-        disbursed_on=disbursed_on,
-        maturity_on=maturity_on,
-        jobs_created=jobs_created,
-        new_union_members=new_union_members,
-    )
-    start = terms["disbursed_on"]
+    fields = {
+        "contract_number": contract_number,
+        "principal": principal,
+        "annual_rate": annual_rate,
+        "disbursed_on": disbursed_on,
+        "maturity_on": maturity_on,
+        "jobs_created": jobs_created,
+        "new_union_members": new_union_members,
+    }
+    start = _loan_terms(application=locked, **fields)["disbursed_on"]
     if (start.year, start.month) < (old.maturity_on.year, old.maturity_on.month):
         raise DomainError.for_field(
             "disbursed_on", "renewal_too_early", "续贷须在原贷款到期当月或之后办理"
         )
-    renewal = _disburse(application=locked, user=user, terms=terms, renewal_of=old)
+    renewal = _disburse(application=locked, user=user, fields=fields, renewal_of=old)
     old.status, old.settled_on = LoanStatus.RENEWED, start
     old.save(update_fields=["status", "settled_on", "updated_at"])
     create_claim_for_loan(loan=old, as_of=start)

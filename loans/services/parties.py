@@ -57,7 +57,7 @@ class EnterpriseData:
     situation: str = ""
 
 
-def _check_may_update(user, existing: Model | None, label: str, field: str) -> None:
+def check_may_update(user, existing: Model | None, label: str, field: str) -> None:
     """Refuse to change a row another unit or bank is working with."""
     if role_of(user) not in INTAKE_ROLES:
         raise DomainError("permission_denied", "您的角色无权录入申请信息")
@@ -76,9 +76,11 @@ def _required_text(errors: FieldErrors, value, field: str, label: str, max_lengt
     return text or ""
 
 
-@transaction.atomic
-def upsert_applicant(*, user, data: ApplicantData) -> Applicant:
-    """The applicant with this resident ID, created or brought up to date."""
+def clean_applicant(data: ApplicantData) -> dict:
+    """The applicant's stored values, or a DomainError with every field's message.
+
+    No queries: the single-row service and the bulk import both call it.
+    """
     errors = FieldErrors()
     id_number = errors.attempt("id_number", lambda: identity.validate_resident_id(data.id_number))
     mobile = errors.attempt("mobile", lambda: identity.validate_mobile(data.mobile))
@@ -92,20 +94,26 @@ def upsert_applicant(*, user, data: ApplicantData) -> Applicant:
     if data.founder_class not in FounderClass.values:
         errors.add("founder_class", "创业人员类型无效")
     errors.raise_if_any("申请人信息有误")
+    return {
+        "id_number": id_number,
+        "name": name,
+        "mobile": mobile,
+        "is_model_worker": bool(data.is_model_worker),
+        "is_epidemic_relative": bool(data.is_epidemic_relative),
+        "founder_class": data.founder_class,
+        "is_union_member": bool(data.is_union_member),
+        **texts,
+    }
+
+
+@transaction.atomic
+def upsert_applicant(*, user, data: ApplicantData) -> Applicant:
+    """The applicant with this resident ID, created or brought up to date."""
+    values = clean_applicant(data)
+    id_number = values.pop("id_number")
     existing = Applicant.objects.select_for_update().filter(id_number=id_number).first()
-    _check_may_update(user, existing, "申请人", "id_number")
-    applicant, _ = Applicant.objects.update_or_create(
-        id_number=id_number,
-        defaults={
-            "name": name,
-            "mobile": mobile,
-            "is_model_worker": bool(data.is_model_worker),
-            "is_epidemic_relative": bool(data.is_epidemic_relative),
-            "founder_class": data.founder_class,
-            "is_union_member": bool(data.is_union_member),
-            **texts,
-        },
-    )
+    check_may_update(user, existing, "申请人", "id_number")
+    applicant, _ = Applicant.objects.update_or_create(id_number=id_number, defaults=values)
     return applicant
 
 
@@ -116,9 +124,12 @@ def _industry_code(value) -> str:
     return code
 
 
-@transaction.atomic
-def upsert_enterprise(*, user, data: EnterpriseData) -> Enterprise:
-    """The enterprise with this credit code, created or brought up to date."""
+def clean_enterprise(data: EnterpriseData) -> dict:
+    """The enterprise's stored values, or a DomainError with every field's message.
+
+    No queries (the licence date is compared with today's date): the single-row service
+    and the bulk import both call it.
+    """
     errors = FieldErrors()
     credit_code = errors.attempt(
         "credit_code", lambda: identity.validate_credit_code(data.credit_code)
@@ -147,21 +158,27 @@ def upsert_enterprise(*, user, data: EnterpriseData) -> Enterprise:
         "address", lambda: clean_text(data.address, max_length=200, field="address")
     )
     errors.raise_if_any("企业信息有误")
+    return {
+        "credit_code": credit_code,
+        "name": name,
+        "legal_representative": legal,
+        "address": address,
+        "employees": employees,
+        "licence_date": licence,
+        "industry_section": data.industry_section,
+        "industry_code": code,
+        "is_emerging": bool(data.is_emerging),
+        "annual_output": output,
+        "situation": clean_text(data.situation),
+    }
+
+
+@transaction.atomic
+def upsert_enterprise(*, user, data: EnterpriseData) -> Enterprise:
+    """The enterprise with this credit code, created or brought up to date."""
+    values = clean_enterprise(data)
+    credit_code = values.pop("credit_code")
     existing = Enterprise.objects.select_for_update().filter(credit_code=credit_code).first()
-    _check_may_update(user, existing, "企业", "credit_code")
-    enterprise, _ = Enterprise.objects.update_or_create(
-        credit_code=credit_code,
-        defaults={
-            "name": name,
-            "legal_representative": legal,
-            "address": address,
-            "employees": employees,
-            "licence_date": licence,
-            "industry_section": data.industry_section,
-            "industry_code": code,
-            "is_emerging": bool(data.is_emerging),
-            "annual_output": output,
-            "situation": clean_text(data.situation),
-        },
-    )
+    check_may_update(user, existing, "企业", "credit_code")
+    enterprise, _ = Enterprise.objects.update_or_create(credit_code=credit_code, defaults=values)
     return enterprise

@@ -16,6 +16,10 @@ from gonghui.money import ZERO, round_fen
 from loans.choices import BorrowerClass, ReviewChannel
 from loans.models import Program
 
+# Checked once per imported row: sets built once, not ``Choices.values`` lists each call.
+REVIEW_CHANNELS = frozenset(ReviewChannel.values)
+BORROWER_CLASSES = frozenset(BorrowerClass.values)
+
 
 def check_rate_within_cap(
     *, program: Program, review_channel: str, annual_rate: Decimal, field: str = "annual_rate"
@@ -24,7 +28,7 @@ def check_rate_within_cap(
 
     A rate above the cap is rejected, never clipped (notice section 三: 不得突破).
     """
-    if review_channel not in ReviewChannel.values:
+    if review_channel not in REVIEW_CHANNELS:
         raise DomainError.for_field(
             "review_channel", "review_channel_invalid", "审核方式须为线上审核或线下审核"
         )
@@ -42,7 +46,7 @@ def check_rate_within_cap(
 
 def amount_limit(*, program: Program, borrower_class: str) -> Decimal:
     """The most principal (元) the union subsidises for a borrower class."""
-    if borrower_class not in BorrowerClass.values:
+    if borrower_class not in BORROWER_CLASSES:
         raise DomainError.for_field("borrower_class", "borrower_class_invalid", "借款人类别无效")
     return program.limit_for(borrower_class)
 

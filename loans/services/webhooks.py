@@ -62,12 +62,8 @@ def backoff_seconds(attempt: int) -> int:
 # --- recording (inside the status change's transaction) ---------------------------------------
 
 
-def _record(*, bank_id, unit_id, event: str, object_type: str, object_id: int, data: dict):
-    if bank_id is None:
-        return None
-    bank = Bank.objects.filter(pk=bank_id).exclude(webhook_url="").first()
-    if bank is None:
-        return None
+def _delivery(*, bank, unit_id, event: str, object_type: str, object_id: int, data: dict):
+    """An unsaved delivery of one callback to a bank that has a callback address."""
     payload = {
         "event": event,
         "object_type": object_type,
@@ -75,7 +71,7 @@ def _record(*, bank_id, unit_id, event: str, object_type: str, object_id: int, d
         "occurred_at": timezone.now(),
         "data": data,
     }
-    delivery = WebhookDelivery.objects.create(
+    return WebhookDelivery(
         bank=bank,
         unit_id=unit_id,
         event=event,
@@ -83,8 +79,82 @@ def _record(*, bank_id, unit_id, event: str, object_type: str, object_id: int, d
         object_id=object_id,
         payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
     )
+
+
+def _record(*, bank_id, unit_id, event: str, object_type: str, object_id: int, data: dict):
+    if bank_id is None:
+        return None
+    bank = Bank.objects.filter(pk=bank_id).exclude(webhook_url="").first()
+    if bank is None:
+        return None
+    delivery = _delivery(
+        bank=bank,
+        unit_id=unit_id,
+        event=event,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+    )
+    delivery.save()
     transaction.on_commit(lambda: enqueue(delivery.pk))
     return delivery
+
+
+def _application_event_data(event) -> dict:
+    return {
+        "action": event.action,
+        "from_status": event.from_status,
+        "status": event.to_status,
+        "note": event.note,
+    }
+
+
+def _loan_data(loan) -> dict:
+    return {
+        "status": loan.status,
+        "application": loan.application_id,
+        "contract_number": loan.contract_number,
+        "settled_on": loan.settled_on,
+    }
+
+
+def notify_disbursed_in_bulk(pairs) -> list[WebhookDelivery]:
+    """The callbacks of many disbursements at once, (ApplicationEvent, Loan) pairs: the
+    same two deliveries per loan as ``apply_transition`` and ``notify_loan`` record, in two
+    queries whatever the number of loans (the bulk import)."""
+    pairs = list(pairs)
+    bank_ids = {loan.bank_id for _, loan in pairs}
+    banks = {b.pk: b for b in Bank.objects.filter(pk__in=bank_ids).exclude(webhook_url="")}
+    deliveries = []
+    for event, loan in pairs:
+        bank = banks.get(loan.bank_id)
+        if bank is None:
+            continue
+        deliveries.append(
+            _delivery(
+                bank=bank,
+                unit_id=loan.unit_id,
+                event="application.status_changed",
+                object_type="application",
+                object_id=event.application_id,
+                data=_application_event_data(event),
+            )
+        )
+        deliveries.append(
+            _delivery(
+                bank=bank,
+                unit_id=loan.unit_id,
+                event="loan.disbursed",
+                object_type="loan",
+                object_id=loan.pk,
+                data=_loan_data(loan),
+            )
+        )
+    if deliveries:
+        WebhookDelivery.objects.bulk_create(deliveries)
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: [enqueue(pk) for pk in ids])
+    return deliveries
 
 
 def notify_application_event(event) -> WebhookDelivery | None:
@@ -98,12 +168,7 @@ def notify_application_event(event) -> WebhookDelivery | None:
         event="application.status_changed",
         object_type="application",
         object_id=application.pk,
-        data={
-            "action": event.action,
-            "from_status": event.from_status,
-            "status": event.to_status,
-            "note": event.note,
-        },
+        data=_application_event_data(event),
     )
 
 
@@ -115,12 +180,7 @@ def notify_loan(loan, event: str) -> WebhookDelivery | None:
         event=f"loan.{event}",
         object_type="loan",
         object_id=loan.pk,
-        data={
-            "status": loan.status,
-            "application": loan.application_id,
-            "contract_number": loan.contract_number,
-            "settled_on": loan.settled_on,
-        },
+        data=_loan_data(loan),
     )
 
 
