@@ -21,6 +21,7 @@ from accounts.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
+from gonghui.spreadsheets import UploadLimits, check_xlsx_upload
 from loans.choices import LoanType
 from loans.models import (
     Applicant,
@@ -38,7 +39,7 @@ from loans.models import (
 )
 from loans.resources import ApplicantResource, LoanResource
 from loans.services.identity import validate_credit_code, validate_mobile, validate_resident_id
-from loans.services.imports import MAX_UPLOAD_BYTES, XLSX_MAGIC
+from loans.services.imports import MAX_UPLOAD_BYTES
 
 
 def mask_mobile(mobile: str) -> str:
@@ -59,12 +60,10 @@ class XlsxImportForm(ImportForm):
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(f"文件不能超过{MAX_UPLOAD_BYTES // (1024 * 1024)}MB")
-        head = upload.read(len(XLSX_MAGIC))
-        upload.seek(0)
-        if head != XLSX_MAGIC:
-            raise forms.ValidationError("请上传Excel（.xlsx）文件")
+        try:
+            check_xlsx_upload(upload, limits=UploadLimits(max_bytes=MAX_UPLOAD_BYTES))
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
         return upload
 
 

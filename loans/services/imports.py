@@ -32,9 +32,10 @@ from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
 from gonghui.inputs import clean_text
+from gonghui.spreadsheets import UploadLimits, check_xlsx_upload
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-XLSX_MAGIC = b"PK\x03\x04"
+MAX_ROWS = 50_000
 PREVIEW_ROWS = 20
 
 
@@ -214,20 +215,25 @@ def load_xlsx(content: bytes) -> tablib.Dataset:
 
     Raises DomainError (field ``file``) for a file too large, not an xlsx, or unreadable.
     """
-    if len(content) > MAX_UPLOAD_BYTES:
-        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise DomainError.for_field("file", "file_too_large", f"文件不能超过{limit}MB")
-    if not content.startswith(XLSX_MAGIC):
-        raise DomainError.for_field("file", "not_xlsx", "请上传Excel（.xlsx）文件")
+    check_xlsx_upload(BytesIO(content), limits=UploadLimits(max_bytes=MAX_UPLOAD_BYTES))
     try:
         book = openpyxl.load_workbook(BytesIO(content), read_only=True, data_only=True)
         try:
             rows = book.active.iter_rows(values_only=True)
             headers = next(rows, None)
-            body = [row for row in rows if any(v is not None and v != "" for v in row)]
+            body = []
+            for row in rows:
+                if any(v is not None and v != "" for v in row):
+                    body.append(row)
+                    if len(body) > MAX_ROWS:
+                        raise DomainError.for_field(
+                            "file", "too_many_rows", f"一次最多导入{MAX_ROWS:,}行，请拆分文件"
+                        )
         finally:
             book.close()
-    except Exception:  # openpyxl raises many types for a damaged workbook
+    except DomainError:
+        raise
+    except Exception:  # openpyxl (and defusedxml, for an entity bomb) raise many types
         raise DomainError.for_field("file", "xlsx_unreadable", "无法读取该Excel文件") from None
     if not headers or not any(h is not None for h in headers):
         raise DomainError.for_field("file", "xlsx_empty", "文件没有表头行")

@@ -7,6 +7,7 @@ from django.urls import reverse
 from loans.choices import ApplicationStatus as S
 from loans.models import Application, Loan
 from tests.factories import LoanFactory, QuotaFactory
+from tests.gonghui.test_spreadsheets import rezip
 from tests.imports.conftest import LOAN_HEADERS, loan_row, read_xlsx, xlsx
 
 pytestmark = pytest.mark.django_db
@@ -98,13 +99,17 @@ def test_non_xlsx_upload_is_a_form_error(client, city_user):
     client.force_login(city_user)
     response = post_file(client, b"contract,amount\n1,2\n", name="loans.csv")
     assert response.status_code == 200
-    assert response.context["form"].errors["file"] == ["请上传Excel（.xlsx）文件"]
+    assert response.context["form"].errors["file"] == [
+        "文件不是Excel工作簿（.xlsx），请另存为.xlsx后上传"
+    ]
 
 
 def test_damaged_xlsx_is_a_form_error(client, city_user):
     client.force_login(city_user)
     response = post_file(client, b"PK\x03\x04 not really a zip")
-    assert response.context["form"].errors["file"] == ["无法读取该Excel文件"]
+    assert response.context["form"].errors["file"] == [
+        "文件不是Excel工作簿（.xlsx），请另存为.xlsx后上传"
+    ]
 
 
 def test_oversized_upload_is_a_form_error(client, city_user, make_approved, monkeypatch):
@@ -188,7 +193,7 @@ def test_admin_import_refuses_a_non_xlsx_file(admin_client):
         reverse("admin:loans_loan_import"), {"format": "0", "import_file": upload(b"a,b\n1,2\n")}
     )
     assert response.status_code == 200
-    assert "请上传Excel（.xlsx）文件" in response.content.decode()
+    assert "文件不是Excel工作簿（.xlsx），请另存为.xlsx后上传" in response.content.decode()
     assert not Loan.objects.exists()
 
 
@@ -222,3 +227,58 @@ def test_a_new_upload_discards_the_unconfirmed_preview(client, city_user, make_a
     assert "导入已过期或已完成" in response.content.decode()
     client.post(reverse("loans:import-confirm"), {"token": second.context["token"]})
     assert list(Loan.objects.values_list("application", flat=True)) == [apps[1].pk]
+
+
+def _hostile(content: bytes, kind: str) -> bytes:
+    doctype = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    if kind == "macros":
+        return rezip(content, extra={"xl/vbaProject.bin": b"\0" * 64})
+    if kind == "zip bomb":
+        return rezip(content, extra={"xl/media/padding.bin": b"\0" * (30 * 1024 * 1024)})
+    return rezip(  # an XML entity bomb in the sheet
+        content,
+        replace={
+            "xl/worksheets/sheet1.xml": lambda xml: xml[: xml.index(b"<worksheet")]
+            + doctype
+            + xml[xml.index(b"<worksheet") :]
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("macros", "不接受含宏的工作簿（.xlsm），请另存为.xlsx后上传"),
+        ("zip bomb", "文件解压后过大或压缩比异常，已拒绝"),
+        ("entity bomb", "无法读取该Excel文件"),
+    ],
+)
+def test_hostile_workbooks_are_refused_before_anything_is_written(
+    client, city_user, make_approved, kind, message
+):
+    (app,) = make_approved(1)
+    client.force_login(city_user)
+    response = post_file(client, _hostile(xlsx(LOAN_HEADERS, [loan_row(app, 1)]), kind))
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [message]
+    assert not Loan.objects.exists()
+
+
+def test_a_file_with_too_many_rows_is_refused(client, city_user, make_approved, monkeypatch):
+    monkeypatch.setattr("loans.services.imports.MAX_ROWS", 2)
+    apps = make_approved(3)
+    client.force_login(city_user)
+    rows = [loan_row(app, n) for n, app in enumerate(apps, start=1)]
+    response = post_file(client, xlsx(LOAN_HEADERS, rows))
+    assert response.context["form"].errors["file"] == ["一次最多导入2行，请拆分文件"]
+    assert not Loan.objects.exists()
+
+
+def test_the_admin_import_refuses_a_macro_workbook(admin_client, make_approved):
+    (app,) = make_approved(1)
+    content = _hostile(xlsx(LOAN_HEADERS, [loan_row(app, 1)]), "macros")
+    response = admin_client.post(
+        reverse("admin:loans_loan_import"), {"format": "0", "import_file": upload(content)}
+    )
+    assert "不接受含宏的工作簿" in response.content.decode()
+    assert not Loan.objects.exists()
