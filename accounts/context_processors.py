@@ -19,6 +19,7 @@ NAV = (
     ("补助分配", "subsidies:allocation", {Role.MANAGER, Role.CITY_STAFF}),
     ("月度统计", "reports:monthly", {Role.MANAGER, Role.CITY_STAFF, Role.COUNTY_STAFF}),
     ("公示名单", "reports:announcement", {Role.MANAGER, Role.CITY_STAFF}),
+    ("修改记录", "audit", {Role.CITY_STAFF}),
 )
 
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "knox",
     "import_export",
     "django_celery_beat",
+    "simple_history",
     "loans",
     "quotas",
     "subsidies",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -248,6 +248,8 @@ def apply_transition(
         guard(locked)
     locked.status = transition.target
     locked.status_changed_at = timezone.now()
+    # The actor of the transition is the history's user, whichever door called the service.
+    locked._history_user = user
     locked.save()
     event = locked.events.create(
         action=action,
