@@ -237,10 +237,10 @@ def loan_timeline(loan) -> list[TimelineEntry]:
 # --- the city staff's search ----------------------------------------------------------------
 
 SEARCH_COLUMNS = (
-    "kind",
+    "audit_kind",
     "history_id",
     "id",
-    "link_id",
+    "audit_link",
     "history_date",
     "history_type",
     "history_user_id",
@@ -253,7 +253,7 @@ def _history_rows(kind: str) -> QuerySet:
     link = F(link_field) if link_field else Value(None, output_field=IntegerField())
     return (
         model.history.model.objects.order_by()
-        .annotate(kind=Value(kind, output_field=CharField()), link_id=link)
+        .annotate(audit_kind=Value(kind, output_field=CharField()), audit_link=link)
         .values(*SEARCH_COLUMNS)
     )
 
@@ -303,9 +303,10 @@ def decorate(rows: list[dict]) -> list[dict]:
         {row["history_user_id"] for row in rows if row["history_user_id"]}
     )
     for row in rows:
-        model, url_name, _ = AUDITED[row["kind"]]
+        model, url_name, _ = AUDITED[row["audit_kind"]]
         row["record"] = str(model._meta.verbose_name)
         row["user"] = user_label(users.get(row["history_user_id"]))
         row["action"] = HISTORY_TYPES.get(row["history_type"], row["history_type"])
-        row["url"] = reverse(url_name, args=[row["link_id"]]) if url_name and row["link_id"] else ""
+        link = row["audit_link"]
+        row["url"] = reverse(url_name, args=[link]) if url_name and link else ""
     return rows

@@ -83,7 +83,13 @@ class AuditedHistory(HistoricalRecords):
     def get_meta_options(self, model):
         # History is written by the library only: no add/change/delete permission exists
         # for a historical model, so no group or admin can ever be granted one.
-        return {**super().get_meta_options(model), "default_permissions": ("view",)}
+        name = f"{model._meta.verbose_name}修改记录"
+        return {
+            **super().get_meta_options(model),
+            "default_permissions": ("view",),
+            "verbose_name": name,
+            "verbose_name_plural": name,
+        }
 
     def get_change_reason_for_object(self, instance, history_type, using):
         reason = super().get_change_reason_for_object(instance, history_type, using)
