@@ -16,10 +16,12 @@ Writes that bypass ``save()`` (``QuerySet.update``, ``bulk_create``, ``bulk_upda
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -27,6 +29,9 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 # Personal data never copied into a history table in clear text (issue 8: resident IDs and
 # mobiles will be encrypted at rest; the history must not become a clear-text copy).
 PERSONAL_FIELDS = ("id_number", "mobile")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -39,15 +44,32 @@ _actor: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
 
 
 @contextmanager
-def audit_actor(*, user=None, reason: str) -> Iterator[Actor]:
-    """Attribute every audited write inside the block to ``user`` (or, when ``None``, to the
-    request's user if there is one) with ``reason`` as the change reason."""
-    actor = Actor(user=user, reason=reason[:100])
+def audit_actor(*, user=None, reason: str | None = None) -> Iterator[Actor]:
+    """Attribute every audited write inside the block to ``user`` with ``reason`` as the
+    change reason. Either left out keeps the enclosing block's (a task's reason stays on the
+    writes of the services it calls); with no user anywhere, the request's user is used."""
+    outer = _actor.get()
+    actor = Actor(
+        user=user if user is not None else (outer.user if outer else None),
+        reason=(reason or (outer.reason if outer else ""))[:100],
+    )
     token = _actor.set(actor)
     try:
         yield actor
     finally:
         _actor.reset(token)
+
+
+def writes_as_user(service: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a service taking ``user=``: its audited writes are attributed to that user
+    whichever door called it (portal, API, a task or a test)."""
+
+    @wraps(service)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with audit_actor(user=kwargs.get("user")):
+            return service(*args, **kwargs)
+
+    return wrapper
 
 
 def _request_user():
@@ -68,7 +90,7 @@ def current_user():
 
 def current_reason() -> str | None:
     actor = _actor.get()
-    return actor.reason if actor is not None else None
+    return (actor.reason or None) if actor is not None else None
 
 
 class AuditedHistory(HistoricalRecords):

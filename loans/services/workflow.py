@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import in_scope, role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from loans.choices import ApplicationChannel as C
 from loans.choices import ApplicationStatus as S
 from loans.models import Application
@@ -231,6 +232,7 @@ def check_transition(application: Application, *, action: str, user, note: str =
     return transition
 
 
+@writes_as_user
 @transaction.atomic
 def apply_transition(
     application: Application, *, action: str, user, note: str = "", **changes
@@ -248,8 +250,6 @@ def apply_transition(
         guard(locked)
     locked.status = transition.target
     locked.status_changed_at = timezone.now()
-    # The actor of the transition is the history's user, whichever door called the service.
-    locked._history_user = user
     locked.save()
     event = locked.events.create(
         action=action,

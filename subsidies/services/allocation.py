@@ -52,7 +52,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
-from gonghui.history import bulk_create_audited
+from gonghui.history import bulk_create_audited, writes_as_user
 from gonghui.money import ZERO
 from loans.models import Loan, Program, Unit
 from quotas.selectors import quota_table
@@ -355,6 +355,7 @@ def allocate_county_subsidy(*, program: Program, as_of: date | None = None) -> A
     )
 
 
+@writes_as_user
 @transaction.atomic
 def freeze_allocation(*, program: Program, user, as_of: date | None = None) -> AllocationResult:
     """Store the program's allocation as city staff confirmed it, with its inputs.

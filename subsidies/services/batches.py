@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
-from gonghui.history import bulk_update_audited
+from gonghui.history import bulk_update_audited, writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_count, parse_date
 from gonghui.money import ZERO
 from loans.models import Program
@@ -48,6 +48,7 @@ def _next_number(program: Program) -> str:
     return f"TX-{program.code}-{sequence:03d}"
 
 
+@writes_as_user
 @transaction.atomic
 def create_batch(*, program: Program, claim_ids: Iterable, user, note: str = "") -> PaymentBatch:
     """Gather pending claims of one program into a new draft batch made by ``user``."""
@@ -103,6 +104,7 @@ def _move_claims(batch: PaymentBatch, *, from_status: str, to_status: str) -> No
     bulk_update_audited(SubsidyClaim, claims, ["status", "updated_at"])
 
 
+@writes_as_user
 @transaction.atomic
 def approve_batch(*, batch: PaymentBatch, user) -> PaymentBatch:
     """Approve a draft batch: city staff, and never the clerk who made it."""
@@ -120,6 +122,7 @@ def approve_batch(*, batch: PaymentBatch, user) -> PaymentBatch:
     return locked
 
 
+@writes_as_user
 @transaction.atomic
 def mark_batch_paid(*, batch: PaymentBatch, user, paid_on, reference) -> PaymentBatch:
     """Record the payment of an approved batch (date and the bank's payment reference);
