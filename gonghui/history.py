@@ -4,8 +4,10 @@ Every audited model declares ``history = audited_history()``. The user of a hist
 record comes, in this order, from:
 
 1. the instance itself (``instance._history_user``, set by simple_history's helpers);
-2. :func:`audit_actor`, the context a Celery task or a management command opens around its
-   work (``with audit_actor(reason="subsidies.scan_due_claims")``), when it names a user;
+2. :func:`audit_actor`, the context a management command opens around its work
+   (``with audit_actor(reason="manage.py seed_demo")``) or a service decorated with
+   :func:`writes_as_user` opens with its ``user=`` argument; every Celery task runs inside
+   one too (``task_prerun``/``task_postrun`` below), its reason the task's name;
 3. the request of the portal, the admin or the API (``HistoryRequestMiddleware``; DRF sets the
    token's user on the underlying request, so a bank officer's API call is attributed to them);
 4. nobody (``None``) — then the change reason says which task or command wrote.
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
+from celery.signals import task_postrun, task_prerun
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -144,3 +147,25 @@ def bulk_update_audited(model, objs: list, fields: list[str], **kwargs) -> int:
         default_change_reason=current_reason() or "",
         **kwargs,
     )
+
+
+# --- Celery: every task's writes carry the task's name ------------------------------------------
+
+_task_tokens: dict[str, Token] = {}
+
+
+@task_prerun.connect(weak=False, dispatch_uid="gonghui.history.task_prerun")
+def _open_task_actor(task_id=None, task=None, **_):
+    """A task has no request: its writes are attributed to nobody, with the task's name as
+    the change reason (a service it calls still names its own ``user=``)."""
+    if task_id is not None and task is not None:
+        outer = _actor.get()
+        reason = outer.reason if outer and outer.reason else task.name
+        _task_tokens[task_id] = _actor.set(Actor(user=outer.user if outer else None, reason=reason))
+
+
+@task_postrun.connect(weak=False, dispatch_uid="gonghui.history.task_postrun")
+def _close_task_actor(task_id=None, **_):
+    token = _task_tokens.pop(task_id, None) if task_id is not None else None
+    if token is not None:
+        _actor.reset(token)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from gonghui.history import audit_actor
 from gonghui.inputs import parse_date
 from subsidies.services.claims import create_due_claims
 
@@ -25,5 +24,4 @@ def scan_due_claims(as_of: str | None = None) -> int:
     loan that has a claim is skipped. Returns the number of claims created.
     """
     day = parse_date(as_of, field="as_of") if as_of else None
-    with audit_actor(reason="subsidies.scan_due_claims"):
-        return len(create_due_claims(as_of=day))
+    return len(create_due_claims(as_of=day))

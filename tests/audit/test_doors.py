@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from gonghui.history import audit_actor
+from gonghui.history import audit_actor, current_reason
 from loans.choices import ApplicationStatus as S
 from loans.choices import LoanStatus
 from loans.models import Applicant, Application, Loan, Program
@@ -139,6 +139,8 @@ def test_the_daily_scan_task_is_recorded_with_its_name(program, unit, bank):
     assert record.history_change_reason == "subsidies.scan_due_claims"
     assert _recent(record)
     assert record.amount == claim.amount
+    # The task's context ends with the task: later writes are not attributed to it.
+    assert current_reason() is None
 
 
 def test_an_audit_actor_names_the_user_and_reason_of_a_bulk_write(program, unit, city_user):
