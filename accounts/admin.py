@@ -6,7 +6,10 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.audit import AUDITED
+from accounts.choices import Role
 from accounts.models import Profile
+from accounts.scoping import role_of
 
 User = get_user_model()
 
@@ -63,3 +66,34 @@ def _profile_or_none(user) -> Profile | None:
         return user.profile
     except Profile.DoesNotExist:
         return None
+
+
+class HistoricalRecordAdmin(admin.ModelAdmin):
+    """A historical table in the admin: readable by city staff and superusers, never
+    writable by anyone (the audit trail is not editable through the application)."""
+
+    list_display = ("history_date", "history_type", "history_user", "id", "history_change_reason")
+    list_filter = ("history_type",)
+    list_select_related = ("history_user",)
+    search_fields = ("=id", "history_user__username", "history_change_reason")
+    date_hierarchy = "history_date"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return user.is_active and (user.is_superuser or role_of(user) == Role.CITY_STAFF)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+
+for _model, _url, _link in AUDITED.values():
+    admin.site.register(_model.history.model, HistoricalRecordAdmin)

@@ -22,6 +22,7 @@ NAV = (
     ("我的导出", "reports:exports", set(Role.values)),
     ("年度分析", "reports:annual", {Role.MANAGER, Role.CITY_STAFF, Role.COUNTY_STAFF}),
     ("批量导入", "loans:import", {Role.CITY_STAFF}),
+    ("修改记录", "audit", {Role.CITY_STAFF}),
 )
 
 

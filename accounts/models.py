@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.choices import Role
+from gonghui.history import audited_history
 
 
 class Profile(models.Model):
@@ -39,6 +40,8 @@ class Profile(models.Model):
         blank=True,
     )
     phone = models.CharField("联系电话", max_length=20, blank=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "用户角色"

@@ -85,9 +85,15 @@ def assign_role(*, user, role: str, unit=None, bank=None) -> Profile:
         raise DomainError.for_field("bank", "bank_required", "银行信贷员须绑定一家合作银行")
     if role in (Role.CITY_STAFF, Role.MANAGER) and (unit is not None or bank is not None):
         raise DomainError.for_field("role", "role_unscoped", "市总工会经办人和领导不绑定单位或银行")
-    profile, _ = Profile.objects.update_or_create(
-        user=user, defaults={"role": role, "unit": unit, "bank": bank}
-    )
+    wanted = (role, unit.pk if unit else None, bank.pk if bank else None)
+    profile = Profile.objects.select_for_update().filter(user=user).first()
+    if profile is not None and (profile.role, profile.unit_id, profile.bank_id) == wanted:
+        # Nothing changes: no save, so the audit trail gets no empty entry (a seed_demo rerun).
+        sync_role_group(profile)
+    else:
+        profile, _ = Profile.objects.update_or_create(
+            user=user, defaults={"role": role, "unit": unit, "bank": bank}
+        )
     if not user.is_staff:
         user.is_staff = True  # roles use the Chinese admin until the portal pages land
         user.save(update_fields=["is_staff"])

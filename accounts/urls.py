@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import views, views_audit
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -11,4 +11,5 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", views_audit.AuditSearchView.as_view(), name="audit"),
 ]

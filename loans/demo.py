@@ -68,6 +68,7 @@ from django.db import transaction
 
 from accounts.choices import Role
 from accounts.services import assign_role
+from gonghui.history import bulk_create_audited, bulk_update_audited
 from gonghui.money import round_fen, to_wan, wan
 from loans.choices import (
     ApplicationChannel,
@@ -1403,14 +1404,14 @@ class _Builder:
                 seen.add(id(plan.applicant))
                 new_applicants.append(plan.applicant)
                 new_enterprises.append(plan.enterprise)
-        Applicant.objects.bulk_create(new_applicants)
-        Enterprise.objects.bulk_create(new_enterprises)
+        bulk_create_audited(Applicant, new_applicants)
+        bulk_create_audited(Enterprise, new_enterprises)
         applications = [plan.application for plan in plans]
-        Application.objects.bulk_create(applications)
+        bulk_create_audited(Application, applications)
         for plan in plans:
             plan.results = run_pre_loan_checks(plan.application, as_of=plan.applied_on)
         loans = [self.make_loan(plan) for plan in plans if plan.status == S.DISBURSED]
-        Loan.objects.bulk_create(loans)
+        bulk_create_audited(Loan, loans)
 
     def make_loan(self, plan: _Plan) -> Loan:
         rng = self.rng
@@ -1467,12 +1468,12 @@ class _Builder:
                 if plan.final_status == LoanStatus.REPAID:
                     repayments.append(self.repayment(plan))
                 follow_ups += self.follow_ups(plan)
-        Loan.objects.bulk_update(settled, ["status", "settled_on"])
-        EligibilityCheck.objects.bulk_create(checks)
-        Opinion.objects.bulk_create(opinions)
+        bulk_update_audited(Loan, settled, ["status", "settled_on"])
+        bulk_create_audited(EligibilityCheck, checks)
+        bulk_create_audited(Opinion, opinions)
         ApplicationEvent.objects.bulk_create(events)
-        Repayment.objects.bulk_create(repayments)
-        FollowUp.objects.bulk_create(follow_ups)
+        bulk_create_audited(Repayment, repayments)
+        bulk_create_audited(FollowUp, follow_ups)
 
     def decision_step(self, plan: _Plan):
         """The union's decision step (recommend, reject, consent, refuse), if any."""

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from gonghui.fields import money_field, user_field
+from gonghui.history import audited_history
 
 
 class Quota(models.Model):
@@ -18,6 +19,8 @@ class Quota(models.Model):
     task_amount = money_field(
         "贷款任务数（元）",
     )
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "任务分配"
@@ -66,6 +69,8 @@ class Reallocation(models.Model):
     reason = models.TextField("调剂原因")
     created_by = user_field("经办人", optional=False)
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "任务调剂"

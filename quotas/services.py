@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_date
 from loans.models import Program, Unit
 from quotas.models import Quota, Reallocation
@@ -20,6 +21,7 @@ def _require_city_staff(user) -> None:
         raise DomainError("permission_denied", "只有市总工会经办人可以分配或调剂任务")
 
 
+@writes_as_user
 @transaction.atomic
 def set_quota(*, program: Program, unit: Unit, task_amount, user) -> Quota:
     """Set (or change) a unit's task under a program."""
@@ -31,6 +33,7 @@ def set_quota(*, program: Program, unit: Unit, task_amount, user) -> Quota:
     return quota
 
 
+@writes_as_user
 @transaction.atomic
 def record_reallocation(
     *,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from gonghui.errors import DomainError
 from gonghui.fields import money_field, rate_field, user_field
+from gonghui.history import audited_history
 from gonghui.money import MONEY_DIGITS, PERCENT_DIGITS, PERCENT_PLACES
 from loans.choices import LoanType, ReviewChannel
 from subsidies.choices import BatchStatus, ClaimStatus
@@ -95,6 +96,8 @@ class SubsidyClaim(models.Model):
     )
     created_at = models.DateTimeField("生成时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "贴息申请"
@@ -203,6 +206,8 @@ class PaymentBatch(models.Model):
     paid_on = models.DateField("支付日期", null=True, blank=True)
     payment_reference = models.CharField("支付凭证号", max_length=64, blank=True)
 
+    history = audited_history()
+
     class Meta:
         verbose_name = "拨付批次"
         verbose_name_plural = "拨付批次"
@@ -274,6 +279,8 @@ class AllocationResult(models.Model):
     confirmed_by = user_field("确认人", optional=False)
     confirmed_at = models.DateTimeField("确认时间", default=timezone.now)
 
+    history = audited_history()
+
     class Meta:
         verbose_name = "贴息补助分配结果"
         verbose_name_plural = "贴息补助分配结果"
@@ -319,6 +326,8 @@ class AllocationRow(models.Model):
     share = models.DecimalField("分配比例（%）", max_digits=FINE_DIGITS, decimal_places=FINE_PLACES)
     exact_allocation = _fine("未取整分配额（元）")
     allocation = money_field("分配金额（元）")
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "贴息补助分配明细"

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gonghui.fields import money_field, rate_field, user_field
+from gonghui.history import audited_history
 from loans.choices import (
     EVENT_LABELS,
     ApplicationChannel,
@@ -107,6 +108,8 @@ class Application(models.Model):
     created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
+    history = audited_history()
+
     class Meta:
         verbose_name = "贷款申请"
         verbose_name_plural = "贷款申请"
@@ -179,6 +182,8 @@ class Opinion(models.Model):
     author = user_field("填写人", optional=False)
     written_at = models.DateTimeField("填写时间", default=timezone.now)
 
+    history = audited_history()
+
     class Meta:
         verbose_name = "审核意见"
         verbose_name_plural = "审核意见"
@@ -216,6 +221,8 @@ class EligibilityCheck(models.Model):
     overridden_by = user_field("例外批准人")
     overridden_at = models.DateTimeField("例外批准时间", null=True, blank=True)
     checked_at = models.DateTimeField("审查时间")
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "贷前审查结果"

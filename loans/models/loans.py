@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from gonghui.fields import money_field, rate_field, user_field
+from gonghui.history import audited_history
 from loans.choices import LoanStatus, LoanType, OperatingStatus, ReviewChannel
 
 
@@ -57,6 +58,8 @@ class Loan(models.Model):
     created_by = user_field("录入人")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "贷款"
@@ -148,6 +151,8 @@ class Repayment(models.Model):
     created_by = user_field("录入人")
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
+    history = audited_history()
+
     class Meta:
         verbose_name = "还款记录"
         verbose_name_plural = "还款记录"
@@ -187,6 +192,8 @@ class FollowUp(models.Model):
     note = models.TextField("跟踪情况", blank=True)
     recorded_by = user_field("跟踪人")
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "贷后跟踪"

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from gonghui.fields import money_field
+from gonghui.history import PERSONAL_FIELDS, audited_history
 from loans.choices import (
     PRIMARY_SECTIONS,
     SECONDARY_SECTIONS,
@@ -28,6 +29,8 @@ class Unit(models.Model):
     city = models.CharField("所属市", max_length=50)
     kind = models.CharField("类型", max_length=16, choices=UnitKind.choices)
     sort_order = models.PositiveSmallIntegerField("排序", default=0)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "单位"
@@ -61,6 +64,8 @@ class Bank(models.Model):
     webhook_url = models.CharField("状态回调地址", max_length=500, blank=True)
     webhook_secret = models.CharField("回调签名密钥", max_length=64, blank=True, editable=False)
 
+    history = audited_history(excluded_fields=("webhook_secret",))
+
     class Meta:
         verbose_name = "合作银行"
         verbose_name_plural = "合作银行"
@@ -88,6 +93,8 @@ class Applicant(models.Model):
     resume = models.TextField("本人简历", blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = audited_history(excluded_fields=PERSONAL_FIELDS)
 
     class Meta:
         verbose_name = "申请人"
@@ -141,6 +148,8 @@ class Enterprise(models.Model):
     situation = models.TextField("企业基本状况", blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "企业"

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from gonghui.fields import bounded_rate_field, money_field, percent_field
+from gonghui.history import audited_history
 from loans.choices import (
     DEFAULT_EXCLUDED_INDUSTRIES,
     BorrowerClass,
@@ -101,6 +102,8 @@ class Program(models.Model):
 
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = audited_history()
 
     class Meta:
         verbose_name = "贷款项目"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import in_scope, profile_of, role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_date
 from loans.choices import (
     ApplicationChannel,
@@ -106,6 +107,7 @@ def _check_intake_role(*, user, channel: str, unit: Unit, bank: Bank | None) -> 
             raise DomainError.for_field("bank", "bank_out_of_scope", "只能以本行名义提交申请")
 
 
+@writes_as_user
 @transaction.atomic
 def create_application(
     *,
@@ -355,6 +357,7 @@ OPINION_ROLES = {
 }
 
 
+@writes_as_user
 @transaction.atomic
 def record_opinion(*, application: Application, user, kind: str, text: str) -> Opinion:
     """Write (or rewrite) one of the three opinion boxes of 附件2, by the role that owns it,

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.scoping import STAFF_ROLES, in_scope, role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from gonghui.inputs import clean_text
 from loans.choices import ApplicationStatus, CheckRule, LoanStatus
 from loans.models import Application, EligibilityCheck, Loan
@@ -223,6 +224,7 @@ REVIEW_STATUSES = frozenset(
 )
 
 
+@writes_as_user
 @transaction.atomic
 def override_check(*, application: Application, rule: str, reason: str, user) -> EligibilityCheck:
     """Let a failed check pass on a written reason by union staff of the application's scope,

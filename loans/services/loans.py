@@ -11,6 +11,7 @@ from django.db.models import Sum
 from accounts.choices import Role
 from accounts.scoping import STAFF_ROLES, in_scope, role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_count, parse_date
 from gonghui.money import ZERO
 from loans.choices import CheckRule, LoanStatus, OperatingStatus
@@ -223,6 +224,7 @@ def _lock_approved_application(application: Application, user) -> Application:
     return locked
 
 
+@writes_as_user
 @transaction.atomic
 def disburse_loan(
     *,
@@ -274,6 +276,7 @@ def outstanding_principal(loan: Loan) -> Decimal:
     return loan.principal - repaid
 
 
+@writes_as_user
 @transaction.atomic
 def record_repayment(
     *, loan: Loan, user, repaid_on, principal_amount, interest_amount="0", note: str = ""
@@ -320,6 +323,7 @@ def record_repayment(
     return repayment
 
 
+@writes_as_user
 @transaction.atomic
 def renew_loan(
     *,
@@ -373,6 +377,7 @@ def renew_loan(
     return renewal
 
 
+@writes_as_user
 @transaction.atomic
 def record_follow_up(
     *,

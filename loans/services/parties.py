@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import in_scope, role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_count, parse_date
 from gonghui.money import ZERO
 from loans.choices import FounderClass, IndustrySection
@@ -106,6 +107,7 @@ def clean_applicant(data: ApplicantData) -> dict:
     }
 
 
+@writes_as_user
 @transaction.atomic
 def upsert_applicant(*, user, data: ApplicantData) -> Applicant:
     """The applicant with this resident ID, created or brought up to date."""
@@ -173,6 +175,7 @@ def clean_enterprise(data: EnterpriseData) -> dict:
     }
 
 
+@writes_as_user
 @transaction.atomic
 def upsert_enterprise(*, user, data: EnterpriseData) -> Enterprise:
     """The enterprise with this credit code, created or brought up to date."""

@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import in_scope, role_of
 from gonghui.errors import DomainError
+from gonghui.history import writes_as_user
 from loans.choices import ApplicationChannel as C
 from loans.choices import ApplicationStatus as S
 from loans.models import Application
@@ -231,6 +232,7 @@ def check_transition(application: Application, *, action: str, user, note: str =
     return transition
 
 
+@writes_as_user
 @transaction.atomic
 def apply_transition(
     application: Application, *, action: str, user, note: str = "", **changes

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView, View
 
+from accounts.audit import application_timeline
 from accounts.choices import Role
 from accounts.permissions import (
     UNION_STAFF,
@@ -183,6 +184,7 @@ class ApplicationDetailView(PortalView, TemplateView):
             ],
             banks=Bank.objects.all(),
             audit_entries=self._audit_entries(application),
+            history=application_timeline(application),
         )
         return context
 

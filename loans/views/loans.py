@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
+from accounts.audit import loan_timeline
 from accounts.permissions import UNION_STAFF, PortalView, scoped_get_or_404
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
@@ -118,6 +119,7 @@ class LoanDetailView(PortalView, TemplateView):
             followed_this_quarter=any(f.year == year and f.quarter == quarter for f in follow_ups),
             renewed_by=_renewed_by(loan),
             can_follow_up=self.role in UNION_STAFF,
+            history=loan_timeline(loan),
         )
         return context
 

@@ -52,6 +52,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
+from gonghui.history import bulk_create_audited, writes_as_user
 from gonghui.money import ZERO
 from loans.models import Loan, Program, Unit
 from quotas.selectors import quota_table
@@ -354,6 +355,7 @@ def allocate_county_subsidy(*, program: Program, as_of: date | None = None) -> A
     )
 
 
+@writes_as_user
 @transaction.atomic
 def freeze_allocation(*, program: Program, user, as_of: date | None = None) -> AllocationResult:
     """Store the program's allocation as city staff confirmed it, with its inputs.
@@ -386,25 +388,28 @@ def freeze_allocation(*, program: Program, user, as_of: date | None = None) -> A
         confirmed_by=user,
         confirmed_at=timezone.now(),
     )
-    AllocationRow.objects.bulk_create(
-        AllocationRow(
-            result=result,
-            unit=line.unit,
-            position=position,
-            task=line.task,
-            given=line.given,
-            received=line.received,
-            adjusted_task=line.adjusted_task,
-            completed=line.completed,
-            completion_rate=line.completion_rate,
-            below_floor=line.below_floor,
-            capped=line.capped,
-            counted=line.counted,
-            share=line.share,
-            exact_allocation=line.exact_allocation,
-            allocation=line.allocation,
-        )
-        for position, line in enumerate(table.lines, start=1)
+    bulk_create_audited(
+        AllocationRow,
+        [
+            AllocationRow(
+                result=result,
+                unit=line.unit,
+                position=position,
+                task=line.task,
+                given=line.given,
+                received=line.received,
+                adjusted_task=line.adjusted_task,
+                completed=line.completed,
+                completion_rate=line.completion_rate,
+                below_floor=line.below_floor,
+                capped=line.capped,
+                counted=line.counted,
+                share=line.share,
+                exact_allocation=line.exact_allocation,
+                allocation=line.allocation,
+            )
+            for position, line in enumerate(table.lines, start=1)
+        ],
     )
     return result
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
+from gonghui.history import bulk_update_audited, writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_count, parse_date
 from gonghui.money import ZERO
 from loans.models import Program
@@ -47,6 +48,7 @@ def _next_number(program: Program) -> str:
     return f"TX-{program.code}-{sequence:03d}"
 
 
+@writes_as_user
 @transaction.atomic
 def create_batch(*, program: Program, claim_ids: Iterable, user, note: str = "") -> PaymentBatch:
     """Gather pending claims of one program into a new draft batch made by ``user``."""
@@ -74,9 +76,12 @@ def create_batch(*, program: Program, claim_ids: Iterable, user, note: str = "")
         note=note,
         created_by=user,
     )
-    SubsidyClaim.objects.filter(pk__in=ids, status=ClaimStatus.PENDING).update(
-        status=ClaimStatus.BATCHED, batch=batch, updated_at=timezone.now()
-    )
+    # Every claim is locked and pending (checked above); bulk_update_audited rather than
+    # QuerySet.update() so each claim's history shows it entering the batch.
+    now = timezone.now()
+    for claim in claims:
+        claim.status, claim.batch, claim.updated_at = ClaimStatus.BATCHED, batch, now
+    bulk_update_audited(SubsidyClaim, claims, ["status", "batch", "updated_at"])
     return batch
 
 
@@ -85,14 +90,21 @@ def _lock(batch: PaymentBatch) -> PaymentBatch:
 
 
 def _move_claims(batch: PaymentBatch, *, from_status: str, to_status: str) -> None:
-    updated = SubsidyClaim.objects.filter(batch=batch, status=from_status).update(
-        status=to_status, updated_at=timezone.now()
+    claims = list(
+        SubsidyClaim.objects.select_for_update()
+        .filter(batch=batch, status=from_status)
+        .order_by("pk")
     )
-    if updated != batch.claim_count:
+    if len(claims) != batch.claim_count:
         # The batch's claims moved behind its back: refuse rather than pay a different set.
         raise DomainError("batch_claims_changed", "批次中的贴息申请已发生变化，请重新核对")
+    now = timezone.now()
+    for claim in claims:
+        claim.status, claim.updated_at = to_status, now
+    bulk_update_audited(SubsidyClaim, claims, ["status", "updated_at"])
 
 
+@writes_as_user
 @transaction.atomic
 def approve_batch(*, batch: PaymentBatch, user) -> PaymentBatch:
     """Approve a draft batch: city staff, and never the clerk who made it."""
@@ -110,6 +122,7 @@ def approve_batch(*, batch: PaymentBatch, user) -> PaymentBatch:
     return locked
 
 
+@writes_as_user
 @transaction.atomic
 def mark_batch_paid(*, batch: PaymentBatch, user, paid_on, reference) -> PaymentBatch:
     """Record the payment of an approved batch (date and the bank's payment reference);

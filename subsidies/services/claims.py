@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from gonghui.errors import DomainError
+from gonghui.history import bulk_create_audited
 from gonghui.money import ZERO
 from loans.choices import LoanStatus
 from loans.models import Loan, Repayment
@@ -170,7 +171,7 @@ def _save_chunk(claims: list[SubsidyClaim], *, as_of: date) -> list[SubsidyClaim
     """Insert a chunk at once; if another scan got there first, one by one instead."""
     try:
         with transaction.atomic():
-            return SubsidyClaim.objects.bulk_create(claims)
+            return bulk_create_audited(SubsidyClaim, claims)
     except IntegrityError:
         created = []
         for claim in claims:

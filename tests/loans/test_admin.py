@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import AUDITED
 from accounts.choices import Role
 from accounts.models import Profile
 from loans.choices import ApplicationStatus as S
@@ -76,6 +77,8 @@ READ_ONLY = {
     AccessAttempt,
     AccessLog,
     AccessFailureLog,
+    # The audit trail (issue 8): every historical table is read-only for everyone.
+    *(model.history.model for model, _, _ in AUDITED.values()),
 }
 
 

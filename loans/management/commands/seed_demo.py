@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from gonghui.history import audit_actor
 from loans.demo import DEFAULT_SEED, display_width, seed_demo
 
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, seed: int, **options):
-        result = seed_demo(seed=seed)
+        with audit_actor(reason="manage.py seed_demo"):
+            result = seed_demo(seed=seed)
         if result.created:
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded (seed {result.seed})."))
         else:
