@@ -268,6 +268,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # axes.W006 asks for the address among the lockout parameters; by address, one office
 # behind a shared NAT (or every client behind our proxy) would lock itself out at once.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
