@@ -39,7 +39,7 @@ from loans.models import (
 )
 from loans.resources import ApplicantResource, LoanResource
 from loans.services.identity import validate_credit_code, validate_mobile, validate_resident_id
-from loans.services.imports import MAX_UPLOAD_BYTES
+from loans.services.imports import MAX_UPLOAD_BYTES, SafeXLSX
 
 
 def mask_mobile(mobile: str) -> str:
@@ -77,7 +77,7 @@ class ValidatedImportExportMixin(ImportExportMixin):
     """
 
     import_formats = [XLSX]
-    export_formats = [XLSX]
+    export_formats = [SafeXLSX]
     import_form_class = XlsxImportForm
     skip_admin_log = True
 

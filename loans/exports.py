@@ -20,6 +20,7 @@ from accounts.permissions import UNION_STAFF
 from accounts.scoping import restrict, role_of
 from gonghui.errors import DomainError
 from gonghui.money import ZERO
+from gonghui.spreadsheets import safe_text
 from loans.choices import LoanStatus, LoanType, ReviewChannel
 from loans.filters import LoanFilter
 from loans.models import Bank, Loan, Unit
@@ -235,9 +236,9 @@ def _write_workbook(path, rows, *, units, banks, masked, progress, total) -> int
             row += 1
             write_string(row, 0, units[unit_id])
             write_string(row, 1, banks[bank_id])
-            write_string(row, 2, contract)
-            write_string(row, 3, mask_name(name) if masked else name)
-            write_string(row, 4, enterprise)
+            write_string(row, 2, safe_text(contract))
+            write_string(row, 3, safe_text(mask_name(name) if masked else name))
+            write_string(row, 4, safe_text(enterprise))
             write_number(row, 5, principal, money)
             write_number(row, 6, subsidised, money)
             write_number(row, 7, leveraged, money)
@@ -248,7 +249,7 @@ def _write_workbook(path, rows, *, units, banks, masked, progress, total) -> int
             write_datetime(row, 12, maturity, day)
             write_string(row, 13, statuses[status])
             if renewal_of:
-                write_string(row, 14, renewal_of)
+                write_string(row, 14, safe_text(renewal_of))
             write_number(row, 15, jobs)
             write_number(row, 16, members)
             principal_sum += principal

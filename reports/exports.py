@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from gonghui.money import WAN
+from gonghui.spreadsheets import safe_text
 from reports.models import MonthlySnapshot
 
 HEADERS = (
@@ -147,7 +148,7 @@ def _write_rows(
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        sheet.append(row)
+        sheet.append([safe_text(value) for value in row])
     if target is not None:
         workbook.save(target)
         return None

@@ -29,6 +29,7 @@ from accounts.scoping import restrict, role_of
 from gonghui.errors import DomainError
 from gonghui.inputs import FieldErrors, clean_text, parse_date
 from gonghui.money import WAN
+from gonghui.spreadsheets import safe_text
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
 from loans.filters import search_people
 from loans.models import Application, Bank, Opinion, Program, Unit
@@ -313,7 +314,7 @@ def write_roster(path, *, user, params: dict, progress=None) -> int:
                 cell.number_format = AMOUNT_FORMAT if index == AMOUNT_COLUMN else DATE_FORMAT
                 cells.append(cell)
             else:
-                cells.append(value)
+                cells.append(safe_text(value))
         sheet.append(cells)
         if progress and done % PROGRESS_EVERY == 0:
             progress(done, total)

@@ -21,6 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from gonghui.spreadsheets import safe_text
 from subsidies.models import SubsidyClaim
 from subsidies.selectors import LedgerTotals
 from subsidies.services.allocation import AllocationTable
@@ -149,7 +150,7 @@ def ledger_workbook(
         values = ledger_row(claim)
         sheet.append(
             [
-                cell(value, number_format=column.number_format)
+                cell(safe_text(value), number_format=column.number_format)
                 for value, column in zip(values, LEDGER_COLUMNS, strict=True)
             ]
         )

@@ -26,13 +26,14 @@ import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from import_export import resources
+from import_export.formats.base_formats import XLSX
 from import_export.results import Result
 
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
 from gonghui.inputs import clean_text
-from gonghui.spreadsheets import UploadLimits, check_xlsx_upload
+from gonghui.spreadsheets import UploadLimits, check_xlsx_upload, safe_text
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -273,3 +274,18 @@ def row_messages(result: Result) -> list[str]:
         for error in errors:
             messages.append(f"第{line_number + 1}行：{error.error}")
     return messages
+
+
+def neutralised(dataset: tablib.Dataset) -> tablib.Dataset:
+    """A copy of ``dataset`` whose text cells cannot run as formulas (see ``safe_text``);
+    numbers and dates keep their types, so the export still imports back."""
+    safe = tablib.Dataset(headers=dataset.headers)
+    safe.extend(tuple(safe_text(value) for value in row) for row in dataset)
+    return safe
+
+
+class SafeXLSX(XLSX):
+    """django-import-export's .xlsx format with formula-like text neutralised on export."""
+
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(neutralised(dataset), **kwargs)

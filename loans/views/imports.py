@@ -31,6 +31,7 @@ from loans.services.imports import (
     PREVIEW_ROWS,
     cell_text,
     load_xlsx,
+    neutralised,
     row_messages,
     run_import,
 )
@@ -187,5 +188,5 @@ class ExportView(PortalView, View):
 
     def get(self, request, resource):
         resource_class, _ = _resource(resource)
-        content = resource_class(user=request.user).export().export("xlsx")
+        content = neutralised(resource_class(user=request.user).export()).export("xlsx")
         return _xlsx_response(content, f"export-{resource}.xlsx")

@@ -282,3 +282,21 @@ def test_the_admin_import_refuses_a_macro_workbook(admin_client, make_approved):
     )
     assert "不接受含宏的工作簿" in response.content.decode()
     assert not Loan.objects.exists()
+
+
+def test_portal_and_admin_exports_write_formula_like_names_as_text(client, city_user, admin_client):
+    from tests.factories import ApplicantFactory
+
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    LoanFactory(application__applicant=ApplicantFactory(name=hostile))
+    client.force_login(city_user)
+    portal = read_xlsx(client.get(reverse("loans:export", args=["applicants"])).content)
+    url = reverse("admin:loans_applicant_export")
+    form = admin_client.get(url).context["form"]
+    data = {"format": "0", "resource": "0"}
+    data.update({k: "on" for k in form.fields if k not in ("format", "resource", "export_items")})
+    admin = read_xlsx(b"".join(admin_client.post(url, data)))
+    for rows in (portal, admin):
+        values = [value for row in rows[1:] for value in row]
+        assert "'" + hostile in values
+        assert not any(isinstance(v, str) and v.startswith("=") for v in values)

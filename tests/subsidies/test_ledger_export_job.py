@@ -52,3 +52,19 @@ def test_a_bad_filter_is_a_400_and_no_job(client, city_user):
     assert response.status_code == 400
     assert set(response.context["errors"]) >= {"status", "end_from"}
     assert not ExportJob.objects.exists()
+
+
+def test_the_ledger_writes_formula_like_names_as_text(city_user, pending_claims, tmp_path):
+    (claim,) = pending_claims(1)
+    applicant = claim.loan.application.applicant
+    applicant.name = "@SUM(1+1)*cmd"
+    applicant.save()
+    kind = jobs.export_kind("subsidy-ledger")
+    path = tmp_path / "ledger.xlsx"
+    kind.write(
+        path, user=city_user, params=kind.parse_params({}, city_user), progress=lambda *a, **k: None
+    )
+    sheet = load_workbook(path).active
+    values = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert "'@SUM(1+1)*cmd" in [cell.value for cell in values]
+    assert all(cell.data_type != "f" for cell in values)
