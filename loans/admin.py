@@ -38,18 +38,13 @@ from loans.models import (
     Unit,
 )
 from loans.resources import ApplicantResource, LoanResource
-from loans.services.identity import validate_credit_code, validate_mobile, validate_resident_id
+from loans.services.identity import (
+    mask_mobile,
+    validate_credit_code,
+    validate_mobile,
+    validate_resident_id,
+)
 from loans.services.imports import MAX_UPLOAD_BYTES, SafeXLSX
-
-
-def mask_mobile(mobile: str) -> str:
-    """First 3 and last 4 digits of a mobile number with ``****`` between (138****5678)."""
-    text = (mobile or "").strip()
-    if len(text) >= 8:
-        return f"{text[:3]}****{text[-4:]}"
-    # Too short to be a real number: keep only the last 4 characters, like mask_resident_id.
-    return "*" * max(len(text) - 4, 0) + text[-4:]
-
 
 # The admin forms below carry no Meta: ModelAdmin.get_form() supplies the model and the
 # fields (those of the fieldsets, minus the read-only ones).

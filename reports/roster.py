@@ -33,7 +33,7 @@ from gonghui.spreadsheets import safe_text
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
 from loans.filters import search_people
 from loans.models import Application, Bank, Opinion, Program, Unit
-from loans.services.identity import mask_resident_id
+from loans.services.identity import mask_mobile, mask_resident_id
 
 PROGRESS_EVERY = 1000
 ROSTER_ROLES = frozenset({Role.COUNTY_STAFF, Role.CITY_STAFF, Role.MANAGER, Role.BANK_OFFICER})
@@ -205,11 +205,6 @@ def _birth_and_sex(id_number: str) -> tuple[date | None, str]:
     except ValueError:
         birth = None
     return birth, "男" if int(id_number[16]) % 2 else "女"
-
-
-def mask_mobile(mobile: str) -> str:
-    text = (mobile or "").strip()
-    return f"{text[:3]}****{text[-4:]}" if len(text) >= 8 else "*" * len(text)
 
 
 def roster_row(number: int, application: Application, *, unmasked: bool) -> list:

@@ -29,6 +29,7 @@ __all__ = [
     "credit_code_check_char",
     "make_credit_code",
     "make_resident_id",
+    "mask_mobile",
     "mask_resident_id",
     "normalize_text",
     "resident_id_birth_date",
@@ -290,3 +291,12 @@ def validate_mobile(value: str, *, field: str = "mobile") -> str:
     if match is None:
         raise DomainError.for_field(field, "mobile_format", _MSG_MOBILE_FORMAT)
     return match.group(1)
+
+
+def mask_mobile(mobile: str) -> str:
+    """First 3 and last 4 digits of a mobile number with ``****`` between (138****5678)."""
+    text = (mobile or "").strip()
+    if len(text) >= 8:
+        return f"{text[:3]}****{text[-4:]}"
+    # Too short to be a real number: keep only the last 4 characters, like mask_resident_id.
+    return "*" * max(len(text) - 4, 0) + text[-4:]
