@@ -162,8 +162,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = timedelta(days=1)
-# A worker that vanished mid-task (acks_late): Redis redelivers its message after this.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker that vanished mid-task (acks_late): Redis redelivers its message after this many
+# seconds. Longer than the longest task, or a slow task would be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 # Every schedule, in one place, in Asia/Shanghai. `migrate` writes them into
 # django-celery-beat's tables (gonghui.celery.install_schedules), so they show in the admin
 # (定时任务) before beat first starts; beat re-applies the same entries when it starts.
