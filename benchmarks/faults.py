@@ -1,6 +1,9 @@
-"""Fault drills: the portal under load while PostgreSQL restarts.
+"""Fault drills: PostgreSQL restarted under load; a worker killed mid-task.
 
     .venv/bin/python benchmarks/faults.py db-restart [--seconds 24]
+    .venv/bin/python benchmarks/faults.py worker-killed
+
+``worker-killed`` is described in :func:`worker_killed`. ``db-restart``:
 
 Runs against a private PostgreSQL cluster (initdb'd in a temporary folder on port 5499, run
 as the ``postgres`` user) so restarting it disturbs nothing else on the machine. It:
@@ -266,14 +269,171 @@ def db_restart(options) -> int:
     return 1 if failures else 0
 
 
+REDIS_PORT = 6399
+MONTH = "2024-01-01"  # built by the task for day 2024-02-02; the demo data has no snapshot of it
+
+
+def worker_killed(options) -> int:
+    """A worker killed (SIGKILL) in the middle of the monthly snapshot, then a fresh worker.
+
+    The drill holds an exclusive lock on the snapshot rows so the task is caught mid-way
+    (inside its transaction, after it started writing), kills the worker, releases the
+    lock, and checks that no partial snapshot is left; then it starts another worker and
+    waits for Redis to redeliver the unacknowledged task (acks_late, visibility timeout 8 s
+    here) and checks that exactly one complete snapshot per active program was stored.
+    """
+    import psycopg2
+
+    cluster = PrivateCluster()
+    cluster.create()
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{PG_PORT}/gonghui",
+        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "CELERY_VISIBILITY_TIMEOUT": "8",
+        "DEBUG": "0",
+        "SECRET_KEY": "fault-drill-only-" + "x" * 50,
+        "ALLOWED_HOSTS": HOST,
+        "LOG_LEVEL": "WARNING",
+    }
+    workers: list[subprocess.Popen] = []
+    log = (cluster.folder / "worker.log").open("w")
+
+    def start_worker(name: str) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [
+                str(Path(PYTHON).with_name("celery")),
+                "-A",
+                "gonghui",
+                "worker",
+                "--pool",
+                "solo",
+                "-n",
+                f"{name}@drill",
+                "--without-mingle",
+                "--without-gossip",
+                "-l",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=log,
+            stderr=log,
+        )
+        workers.append(worker)
+        return worker
+
+    counts = (
+        "from django.db.models import Count, Sum;"
+        "from loans.models import Program; from reports.models import MonthlySnapshot as S, "
+        "MonthlySnapshotRow as R;"
+        f"s = S.objects.filter(month='{MONTH}');"
+        f"r = R.objects.filter(snapshot__month='{MONTH}')"
+        ".aggregate(n=Count('id'), a=Sum('amount'));"
+        "print(s.count(), r['n'], r['a'], Program.objects.filter(is_active=True).count())"
+    )
+    watcher = locker = None
+    try:
+        manage("migrate", "--noinput", env=env)
+        manage("seed_demo", env=env)
+        dsn = f"host=127.0.0.1 port={PG_PORT} user=postgres dbname=gonghui"
+        watcher = psycopg2.connect(dsn)
+        watcher.autocommit = True
+        locker = psycopg2.connect(dsn)
+        locker.cursor().execute("LOCK TABLE reports_monthlysnapshotrow IN ACCESS EXCLUSIVE MODE")
+
+        first = start_worker("first")
+        shell(
+            "from reports.tasks import build_monthly_snapshots as task;"
+            "task.apply_async(kwargs={'day': '2024-02-02'})",
+            env,
+        )
+        deadline = time.monotonic() + 60
+        waiting = 0
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with watcher.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE '%%reports_monthlysnapshotrow%%'"
+                )
+                waiting = cursor.fetchone()[0]
+        if not waiting:
+            raise SystemExit("the snapshot task never reached the locked table")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        locker.rollback()  # release the lock: the killed worker's transaction is gone
+        time.sleep(1)
+        after_kill = shell(counts, env).split()
+
+        # Kombu restores unacknowledged messages older than the visibility timeout when a
+        # worker starts (then only every 100 s): restart the worker as a supervisor would.
+        time.sleep(10)
+        start_worker("second")
+        deadline = time.monotonic() + 90
+        after_retry = after_kill
+        while time.monotonic() < deadline:
+            after_retry = shell(counts, env).split()
+            if after_retry[0] == after_retry[3]:
+                break
+            time.sleep(2)
+        time.sleep(3)  # a late second delivery would show up as a second snapshot
+        final = shell(counts, env).split()
+    finally:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(timeout=20)
+        for connection in (watcher, locker):
+            if connection is not None:
+                connection.close()
+        redis.terminate()
+        redis.wait(timeout=10)
+        log.close()
+        worker_log = (cluster.folder / "worker.log").read_text(errors="replace")
+        cluster.remove()
+
+    programs = int(final[3])
+    print(f"\nsnapshot of {MONTH[:7]} (active programs: {programs})")
+    print("| moment | snapshots | rows | amount |\n|---|---:|---:|---:|")
+    for moment, values in (("worker killed mid-task", after_kill), ("after the redelivery", final)):
+        print(f"| {moment} | {values[0]} | {values[1]} | {values[2]} |")
+    failures = []
+    if after_kill[:2] != ["0", "0"]:
+        failures.append("a partial snapshot was left by the killed worker")
+    if int(final[0]) != programs or final[1] in ("0", "None"):
+        failures.append("the redelivered task did not store one complete snapshot per program")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    if failures:
+        print("worker log (last lines):", *worker_log.splitlines()[-30:], sep="\n")
+    return 1 if failures else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("drill", choices=["db-restart"])
+    parser.add_argument("drill", choices=["db-restart", "worker-killed"])
     parser.add_argument("--seconds", type=int, default=24)
     options = parser.parse_args()
     if not PG_BIN.exists():
         raise SystemExit(f"PostgreSQL server binaries not found under {PG_BIN}")
-    sys.exit(db_restart(options))
+    sys.exit({"db-restart": db_restart, "worker-killed": worker_killed}[options.drill](options))
 
 
 if __name__ == "__main__":
