@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from import_export import fields, widgets
 
 from accounts.scoping import restrict
+from gonghui.bulk import adapt_datetime, insert_rows
 from gonghui.errors import DomainError
+from gonghui.history import bulk_create_audited, bulk_update_audited, copy_into_history
 from loans.choices import ApplicationStatus, CheckRule, FounderClass, IndustrySection, LoanStatus
 from loans.models import (
     Applicant,
@@ -293,19 +296,35 @@ class LoanResource(BulkImportResource):
                 "导入期间有申请的状态发生了变化，未写入任何数据，请重新上传文件",
             )
         Loan.objects.bulk_create(loans)
-        events = ApplicationEvent.objects.bulk_create(
+        copy_into_history(Loan, [loan.pk for loan in loans])
+        # The timeline rows, as disburse_loan writes them; plain rows (gonghui.bulk) since
+        # building 10,000 model instances cost a third of the import.
+        events = [
+            SimpleNamespace(
+                application_id=loan.application_id,
+                action="disburse",
+                from_status=loan.application.status,
+                to_status=ApplicationStatus.DISBURSED,
+                note=f"{disbursement_note(loan)}（批量导入）",
+            )
+            for loan in loans
+        ]
+        stamp, actor = adapt_datetime(now), self.user.pk
+        insert_rows(
+            ApplicationEvent,
+            ["application", "action", "from_status", "to_status", "actor", "note", "created_at"],
             [
-                ApplicationEvent(
-                    application_id=loan.application_id,
-                    action="disburse",
-                    from_status=loan.application.status,
-                    to_status=ApplicationStatus.DISBURSED,
-                    actor_id=self.user.pk,
-                    note=f"{disbursement_note(loan)}（批量导入）",
-                    created_at=now,
+                (
+                    e.application_id,
+                    e.action,
+                    e.from_status,
+                    e.to_status,
+                    actor,
+                    e.note,
+                    stamp,
                 )
-                for loan in loans
-            ]
+                for e in events
+            ],
         )
         for loan in loans:
             loan.application.status = ApplicationStatus.DISBURSED
@@ -566,7 +585,7 @@ class ApplicantResource(BulkImportResource):
             for r in changed:
                 r.updated_at = now
             if new:
-                model.objects.bulk_create(new)
+                bulk_create_audited(model, new)
             if changed:
-                model.objects.bulk_update(changed, names)
+                bulk_update_audited(model, changed, names)
         self.enterprise_rows = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from import_export import fields
 
 from gonghui.errors import DomainError
+from gonghui.history import bulk_create_audited, bulk_update_audited
 from gonghui.inputs import parse_amount
 from loans.models import Program, Unit
 from loans.resources import CodeWidget, text_field
@@ -78,6 +79,6 @@ class QuotaResource(BulkImportResource):
         new = [q for q in quotas if q.pk is None]
         changed = [q for q in quotas if q.pk is not None]
         if new:
-            Quota.objects.bulk_create(new)
+            bulk_create_audited(Quota, new)
         if changed:
-            Quota.objects.bulk_update(changed, ["task_amount"])
+            bulk_update_audited(Quota, changed, ["task_amount"])

@@ -32,6 +32,7 @@ from import_export.results import Result
 from accounts.choices import Role
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
+from gonghui.history import audit_actor
 from gonghui.inputs import clean_text
 from gonghui.spreadsheets import UploadLimits, check_xlsx_upload, safe_text
 
@@ -246,7 +247,7 @@ def load_xlsx(content: bytes) -> tablib.Dataset:
 
 def run_import(resource: BulkImportResource, dataset, *, user, dry_run: bool) -> Result:
     """Import (or preview) a dataset in one transaction; any row error writes nothing."""
-    with transaction.atomic():
+    with transaction.atomic(), audit_actor(user=user, reason="批量导入"):
         result = resource.import_data(
             dataset,
             dry_run=dry_run,

@@ -336,3 +336,32 @@ def test_an_application_that_changes_during_the_import_refuses_the_whole_file(
     ]
     assert not Loan.objects.exists() and not ApplicationEvent.objects.exists()
     assert Application.objects.filter(status=S.DISBURSED).count() == 0
+
+
+def test_imported_loans_and_their_timeline_are_audited(make_approved, city_user):
+    apps = make_approved(2)
+    before = timezone.now()
+    import_loans([loan_row(a, n) for n, a in enumerate(apps)], city_user)
+    loans = {loan.pk: loan for loan in Loan.objects.all()}
+    records = list(Loan.history.all())
+    assert {r.id for r in records} == set(loans)
+    for record in records:
+        assert (record.history_type, record.history_user, record.history_change_reason) == (
+            "+",
+            city_user,
+            "批量导入",
+        )
+        assert record.contract_number == loans[record.id].contract_number
+        assert record.principal == loans[record.id].principal
+        assert record.history_date >= before
+    events = ApplicationEvent.objects.filter(application__in=apps)
+    assert events.count() == 2
+    assert all(before <= e.created_at <= timezone.now() for e in events)
+
+
+def test_a_refused_file_leaves_no_history(make_approved, city_user):
+    apps = make_approved(2)
+    rows = [loan_row(apps[0], 1), loan_row(apps[1], 2, **{"年利率（%）": "99"})]
+    _, messages = import_loans(rows, city_user)
+    assert messages
+    assert not Loan.history.exists() and not ApplicationEvent.objects.exists()

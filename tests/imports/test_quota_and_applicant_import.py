@@ -228,3 +228,25 @@ def test_export_query_count_does_not_grow_with_the_rows(resource_class):
         ApplicationFactory()
         QuotaFactory()
     assert count() == small
+
+
+def test_quota_and_applicant_imports_leave_history_with_the_importing_user(
+    program, unit, other_unit, city_user
+):
+    QuotaFactory(program=program, unit=unit, task_amount=Decimal("1.00"))
+    rows = [[program.code, unit.code, "2000000"], [program.code, other_unit.code, "1500000"]]
+    run(QuotaResource, QUOTA_HEADERS, rows, city_user)
+    run(ApplicantResource, APPLICANT_HEADERS, [person(1)], city_user)
+    run(ApplicantResource, APPLICANT_HEADERS, [person(1, 姓名="王一")], city_user)
+
+    quota_records = Quota.history.filter(history_change_reason="批量导入")
+    assert sorted(quota_records.values_list("history_type", "unit_id")) == sorted(
+        [("~", unit.pk), ("+", other_unit.pk)]
+    )
+    assert {r.history_user for r in quota_records} == {city_user}
+    applicant = Applicant.objects.get()
+    kinds = list(
+        applicant.history.order_by("history_id").values_list("history_type", "name", "history_user")
+    )
+    assert kinds == [("+", "王1", city_user.pk), ("~", "王一", city_user.pk)]
+    assert Enterprise.history.filter(history_type="+", history_user=city_user).count() == 1
