@@ -390,13 +390,17 @@ def _enterprise_data(data) -> EnterpriseData:
 
 class IntakeLookupView(PortalView, View):
     """Finds an existing applicant (by resident ID) or enterprise (by credit code) so the
-    intake form can reuse it; only rows the clerk may see are returned."""
+    intake form can reuse it; only rows the clerk may see are returned.
+
+    POST, not GET: a resident ID in the query string would end up in access logs.
+    """
 
     allowed_roles = UNION_STAFF
+    http_method_names = ["post", "options"]
 
-    def get(self, request):
-        id_number = request.GET.get("id_number")
-        credit_code = request.GET.get("credit_code")
+    def post(self, request):
+        id_number = request.POST.get("id_number")
+        credit_code = request.POST.get("credit_code")
         try:
             if id_number is not None:
                 key = validate_resident_id(id_number)

@@ -137,7 +137,7 @@ def test_requests_and_imports_log_no_clear_id_or_mobile(client, city_user, caplo
         )
         import_applicants(city_user, [person(43)])
         client.force_login(city_user)
-        found = client.get(reverse("loans:intake-lookup"), {"id_number": ID_A}).json()
+        found = client.post(reverse("loans:intake-lookup"), {"id_number": ID_A}).json()
         page = client.get(reverse("loans:application-detail", args=[application.pk]))
     finally:
         connection.force_debug_cursor = False
@@ -189,7 +189,7 @@ def test_intake_lookup_finds_the_applicant_by_id(client, city_user):
     applicant = ApplicantFactory(id_number=ID_A, mobile=MOBILE_A)
     client.force_login(city_user)
 
-    data = client.get(reverse("loans:intake-lookup"), {"id_number": ID_A.lower()}).json()
+    data = client.post(reverse("loans:intake-lookup"), {"id_number": ID_A.lower()}).json()
 
     assert data["found"] and data["values"]["name"] == applicant.name
     access = PersonalDataAccess.objects.get()
@@ -362,3 +362,35 @@ def test_key_rotation_reencrypts_every_row(settings):
     assert (fresh.id_number, fresh.mobile) == (ID_A, MOBILE_A)
     assert after[0] != before[0] and after[2] == before[2]
     assert Fernet(new_key.encode()).decrypt(after[0].encode()).decode() == ID_A
+
+
+def test_city_staff_see_the_access_records_on_the_audit_page(
+    client, city_user, county_user, program, unit
+):
+    application = ApplicationFactory(
+        program=program, unit=unit, applicant=ApplicantFactory(id_number=ID_A, name="钱七")
+    )
+    client.force_login(county_user)
+    assert client.get(reverse("loans:application-detail", args=[application.pk])).status_code == 200
+    client.force_login(city_user)
+
+    page = client.get(reverse("audit"))
+    other_user = client.get(reverse("audit"), {"user": city_user.username})
+
+    rows = page.context["personal_data_access"]
+    assert [(r.user, r.applicant, r.purpose) for r in rows] == [
+        (county_user, application.applicant, "detail")
+    ]
+    body = page.content.decode()
+    assert "个人信息查看记录" in body and "钱七" in body
+    assert f"{ID_A[:4]}**********{ID_A[-4:]}" in body and ID_A not in body
+    assert other_user.context["personal_data_access"] == []
+
+
+def test_the_intake_lookup_takes_the_id_in_the_body_never_in_the_url(client, city_user):
+    ApplicantFactory(id_number=ID_A)
+    client.force_login(city_user)
+    url = reverse("loans:intake-lookup")
+
+    assert client.get(url, {"id_number": ID_A}).status_code == 405
+    assert client.post(url, {"id_number": ID_A}).json()["found"] is True
