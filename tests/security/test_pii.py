@@ -394,3 +394,14 @@ def test_the_intake_lookup_takes_the_id_in_the_body_never_in_the_url(client, cit
 
     assert client.get(url, {"id_number": ID_A}).status_code == 405
     assert client.post(url, {"id_number": ID_A}).json()["found"] is True
+
+
+def test_the_admin_change_form_records_the_view(admin_client, admin_user):
+    applicant = ApplicantFactory(id_number=ID_A)
+    url = reverse("admin:loans_applicant_change", args=[applicant.pk])
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200 and ID_A in response.content.decode()
+    access = PersonalDataAccess.objects.get()
+    assert (access.user, access.applicant, access.purpose) == (admin_user, applicant, "admin")
