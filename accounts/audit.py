@@ -291,6 +291,25 @@ def search_history(
     return combined.order_by("-history_date", "-history_id")
 
 
+PERSONAL_DATA_ROWS = 50
+
+
+def personal_data_access(
+    *, user_id: int | None = None, date_from: date | None = None, date_to: date | None = None
+) -> list:
+    """The latest unmasked views of IDs and mobiles (loans.PersonalDataAccess), newest first."""
+    from loans.models import PersonalDataAccess
+
+    qs = PersonalDataAccess.objects.select_related("user", "applicant")
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    if date_from is not None:
+        qs = qs.filter(accessed_at__gte=_start_of(date_from))
+    if date_to is not None:
+        qs = qs.filter(accessed_at__lt=_start_of(date_to, days=1))
+    return list(qs[:PERSONAL_DATA_ROWS])
+
+
 def _start_of(day: date, *, days: int = 0) -> datetime:
     start = datetime.combine(day, datetime.min.time()) + timedelta(days=days)
     return timezone.make_aware(start)

@@ -10,7 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.views.generic import TemplateView
 
-from accounts.audit import AUDITED, HISTORY_TYPES, decorate, search_history
+from accounts.audit import (
+    AUDITED,
+    HISTORY_TYPES,
+    decorate,
+    personal_data_access,
+    search_history,
+)
 from accounts.choices import Role
 from accounts.permissions import PortalView
 from gonghui.errors import DomainError
@@ -71,7 +77,11 @@ class AuditSearchView(PortalView, TemplateView):
         params = self.request.GET
         filters, errors = _filters(params)
         page = None
+        access = None
         if not errors:
+            access = personal_data_access(
+                **{k: filters[k] for k in ("user_id", "date_from", "date_to") if k in filters}
+            )
             try:
                 paginator = Paginator(search_history(**filters), PAGE_SIZE)
                 page = paginator.get_page(params.get("page"))
@@ -83,6 +93,7 @@ class AuditSearchView(PortalView, TemplateView):
         context.update(
             page_title="修改记录查询",
             page=page,
+            personal_data_access=access,
             errors=errors,
             query=query.urlencode(),
             kinds=[(key, model._meta.verbose_name) for key, (model, _, _) in AUDITED.items()],

@@ -29,6 +29,36 @@ if not SECRET_KEY:
         "(a long random string), or DEBUG=1 for local development."
     )
 
+# Personal data at rest (gonghui/pii.py): Fernet keys for resident IDs and mobile numbers
+# (comma-separated; the first encrypts, all decrypt, for rotation) and the HMAC key of their
+# lookup hashes. Like SECRET_KEY: fixed development-only values when DEBUG, required otherwise.
+_DEV_FIELD_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZXktbmV2ZXItcHJvZCE="
+_DEV_PII_HASH_KEY = "development-only-pii-hash-key-never-use-in-production"
+FIELD_ENCRYPTION_KEY = env.list(
+    "FIELD_ENCRYPTION_KEY", default=[_DEV_FIELD_ENCRYPTION_KEY] if DEBUG else []
+)
+if not FIELD_ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        'FIELD_ENCRYPTION_KEY is not set. Set it to a Fernet key (python3 -c "from '
+        'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"), '
+        "or DEBUG=1 for local development."
+    )
+try:
+    from cryptography.fernet import Fernet
+
+    for _key in FIELD_ENCRYPTION_KEY:
+        Fernet(_key.encode("ascii"))
+except ValueError:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys (32 url-safe base64 bytes)."
+    ) from None
+PII_HASH_KEY = env.str("PII_HASH_KEY", default=_DEV_PII_HASH_KEY if DEBUG else "")
+if not PII_HASH_KEY or (not DEBUG and len(PII_HASH_KEY) < 32):
+    raise ImproperlyConfigured(
+        "PII_HASH_KEY is not set or shorter than 32 characters. Set it to a long random "
+        "string, or DEBUG=1 for local development."
+    )
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

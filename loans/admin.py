@@ -19,6 +19,7 @@ from import_export.forms import ImportForm
 
 from accounts.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
 from accounts.choices import Role
+from accounts.permissions import int_id
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
 from gonghui.spreadsheets import UploadLimits, check_xlsx_upload
@@ -33,6 +34,7 @@ from loans.models import (
     FollowUp,
     Loan,
     Opinion,
+    PersonalDataAccess,
     Program,
     Repayment,
     Unit,
@@ -45,6 +47,7 @@ from loans.services.identity import (
     validate_resident_id,
 )
 from loans.services.imports import MAX_UPLOAD_BYTES, SafeXLSX
+from loans.services.privacy import record_access
 
 # The admin forms below carry no Meta: ModelAdmin.get_form() supplies the model and the
 # fields (those of the fieldsets, minus the read-only ones).
@@ -231,7 +234,11 @@ class ApplicantAdminForm(_ValidatedFieldsForm):
     mobile = forms.CharField(label=Applicant._meta.get_field("mobile").verbose_name, max_length=20)
 
     def clean_id_number(self):
-        return self._clean_with("id_number")
+        value = self._clean_with("id_number")
+        # Uniqueness lives on the keyed hash now (the ID is encrypted), so check it here.
+        if value and Applicant.objects.by_resident_id(value).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("该身份证号已登记，请勿重复添加", code="unique")
+        return value
 
     def clean_mobile(self):
         return self._clean_with("mobile")
@@ -252,10 +259,28 @@ class ApplicantAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
         "is_union_member",
     )
     list_filter = ("founder_class", "is_model_worker", "is_epidemic_relative", "is_union_member")
-    # An ID number is found only when typed in full, never by a fragment.
-    search_fields = ("name", "=id_number")
+    # An ID number is found only when typed in full (by its keyed hash), never by a fragment.
+    search_fields = ("name",)
     search_help_text = "按姓名搜索，或输入完整的18位身份证号"
     readonly_fields = ("created_at", "updated_at")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            id_number = validate_resident_id(search_term)
+        except DomainError:
+            return results, may_have_duplicates
+        return results | queryset.by_resident_id(id_number), may_have_duplicates
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The change form shows the ID and mobile in full: record each GET of it."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        applicant = Applicant.objects.filter(pk=int_id(object_id)).first()
+        if request.method == "GET" and response.status_code == 200 and applicant is not None:
+            record_access(
+                user=request.user, purpose=PersonalDataAccess.Purpose.ADMIN, applicant=applicant
+            )
+        return response
 
     @admin.display(description="身份证号")
     def masked_id(self, obj: Applicant) -> str:

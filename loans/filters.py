@@ -3,8 +3,11 @@
 import django_filters
 from django.db.models import Q
 
+from gonghui.pii import keyed_hash
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, LoanStatus, LoanType
 from loans.models import Application, Bank, Loan, Program, Unit
+
+RESIDENT_ID_LENGTH = 18
 
 SORTS = {
     "applied_on": "applied_on",
@@ -26,7 +29,13 @@ def search_people(queryset, value: str, *, prefix: str = ""):
         **{f"{prefix}enterprise__name__icontains": value}
     )
     if value.isascii() and value.replace("X", "").replace("x", "").isdigit() and len(value) >= 4:
-        condition |= Q(**{f"{prefix}applicant__id_number__endswith": value.upper()})
+        # The ID is stored encrypted: a whole ID is found by its keyed hash, anything shorter
+        # by its last four characters (a longer tail is matched on those four only).
+        value = value.upper()
+        if len(value) == RESIDENT_ID_LENGTH:
+            condition |= Q(**{f"{prefix}applicant__id_number_hash": keyed_hash(value)})
+        else:
+            condition |= Q(**{f"{prefix}applicant__id_tail": value[-4:]})
     return queryset.filter(condition)
 
 

@@ -33,6 +33,7 @@ from loans.models import (
     EligibilityCheck,
     Enterprise,
     Loan,
+    PersonalDataAccess,
     Program,
     Unit,
 )
@@ -52,6 +53,7 @@ from loans.services.parties import (
     clean_applicant,
     clean_enterprise,
 )
+from loans.services.privacy import record_access
 from loans.services.webhooks import notify_disbursed_in_bulk
 
 
@@ -426,6 +428,17 @@ class ApplicantResource(BulkImportResource):
     def get_import_fields(self):
         return [self.fields[name] for name in APPLICANT_COLUMNS]
 
+    def export(self, *args, **kwargs):
+        """The export, recorded as one unmasked view of its rows' IDs and mobiles."""
+        dataset = super().export(*args, **kwargs)
+        if self.user is not None:
+            record_access(
+                user=self.user,
+                purpose=PersonalDataAccess.Purpose.APPLICANT_EXPORT,
+                row_count=len(dataset),
+            )
+        return dataset
+
     def export_field(self, field, instance, **kwargs):
         if isinstance(field.widget, EnterpriseValue):
             return field.widget.render(None, instance)
@@ -451,7 +464,7 @@ class ApplicantResource(BulkImportResource):
     def prefetch(self, dataset) -> None:
         ids = _valid(identity.validate_resident_id, column(dataset, "身份证号"))
         codes = _valid(identity.validate_credit_code, column(dataset, "统一社会信用代码"))
-        applicants = Applicant.objects.filter(id_number__in=ids)
+        applicants = Applicant.objects.by_resident_ids(ids)
         enterprises = Enterprise.objects.filter(credit_code__in=codes)
         if not self.dry_run:
             applicants, enterprises = (

@@ -32,8 +32,9 @@ from gonghui.money import WAN
 from gonghui.spreadsheets import safe_text
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
 from loans.filters import search_people
-from loans.models import Application, Bank, Opinion, Program, Unit
+from loans.models import Application, Bank, Opinion, PersonalDataAccess, Program, Unit
 from loans.services.identity import mask_mobile, mask_resident_id
+from loans.services.privacy import record_access
 
 PROGRESS_EVERY = 1000
 ROSTER_ROLES = frozenset({Role.COUNTY_STAFF, Role.CITY_STAFF, Role.MANAGER, Role.BANK_OFFICER})
@@ -319,4 +320,6 @@ def write_roster(path, *, user, params: dict, progress=None) -> int:
     workbook.save(path)
     if progress:
         progress(done, total)
+    if unmasked:
+        record_access(user=user, purpose=PersonalDataAccess.Purpose.ROSTER, row_count=done)
     return done

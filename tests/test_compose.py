@@ -21,7 +21,15 @@ def test_app_containers_get_the_variables_the_settings_read():
     settings_source = (ROOT / "gonghui" / "settings.py").read_text(encoding="utf-8")
     for name in ("web", "worker", "beat"):
         env = COMPOSE["services"][name]["environment"]
-        for variable in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "DEBUG"):
+        for variable in (
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEY",
+            "PII_HASH_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "ALLOWED_HOSTS",
+            "DEBUG",
+        ):
             assert variable in env, (name, variable)
             assert f'"{variable}"' in settings_source
         assert env["DEBUG"] == "0"
@@ -39,4 +47,6 @@ def test_worker_and_beat_run_the_project_celery_app():
 def test_secrets_have_no_default_in_compose():
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     assert re.search(r"SECRET_KEY: \$\{SECRET_KEY:\?", text)
+    assert re.search(r"FIELD_ENCRYPTION_KEY: \$\{FIELD_ENCRYPTION_KEY:\?", text)
+    assert re.search(r"PII_HASH_KEY: \$\{PII_HASH_KEY:\?", text)
     assert re.search(r"\$\{POSTGRES_PASSWORD:\?", text)

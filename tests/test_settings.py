@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_VARIABLES = [
     "DEBUG",
     "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "PII_HASH_KEY",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "DATABASE_URL",
@@ -57,6 +60,14 @@ def _environment(**variables: str) -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "gonghui.settings"
     env.update(variables)
     return env
+
+
+def _pii_keys() -> dict[str, str]:
+    """Fresh production values of the two personal-data keys (gonghui/pii.py)."""
+    return {
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "PII_HASH_KEY": secrets.token_urlsafe(40),
+    }
 
 
 def _python(code: str, **variables: str) -> subprocess.CompletedProcess[str]:
@@ -123,7 +134,13 @@ def test_production_settings_pass_the_deploy_check():
         "sys.argv = ['manage.py', 'check', '--deploy', '--fail-level', 'WARNING']\n"
         "runpy.run_path('manage.py', run_name='__main__')"
     )
-    result = _python(code, DEBUG="0", SECRET_KEY=_random_secret(), ALLOWED_HOSTS="example.org")
+    result = _python(
+        code,
+        DEBUG="0",
+        SECRET_KEY=_random_secret(),
+        ALLOWED_HOSTS="example.org",
+        **_pii_keys(),
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -192,3 +209,32 @@ def test_beat_schedule_names_registered_tasks():
     app.loader.import_default_modules()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert entry["task"] in app.tasks, name
+
+
+@pytest.mark.parametrize("missing", ["FIELD_ENCRYPTION_KEY", "PII_HASH_KEY"])
+def test_missing_personal_data_key_without_debug_stops_startup(missing):
+    variables = {"DEBUG": "0", "SECRET_KEY": _random_secret(), **_pii_keys()}
+    del variables[missing]
+    result = _python("import django; django.setup()", **variables)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert missing in result.stderr
+
+
+def test_a_field_encryption_key_that_is_not_a_fernet_key_stops_startup():
+    variables = {"DEBUG": "0", "SECRET_KEY": _random_secret(), **_pii_keys()}
+    variables["FIELD_ENCRYPTION_KEY"] = "not-a-fernet-key"
+    result = _python("import django; django.setup()", **variables)
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY must be" in result.stderr
+
+
+def test_debug_runs_without_personal_data_keys():
+    code = "import django; django.setup()\nfrom django.conf import settings\n"
+    code += "print(len(settings.FIELD_ENCRYPTION_KEY), bool(settings.PII_HASH_KEY))"
+    result = _python(code, DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "True"]

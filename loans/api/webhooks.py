@@ -28,6 +28,7 @@ from gonghui.api import (
 )
 from loans.models import ApiAuditEntry, Application, Bank, Loan, WebhookAttempt, WebhookDelivery
 from loans.services import webhooks as webhook_services
+from loans.services.identity import mask_mobile, mask_resident_id
 
 logger = logging.getLogger(__name__)
 
@@ -221,15 +222,24 @@ SECRET_WORDS = ("secret", "password", "token", "key")
 OBJECT_MODELS = {"application": Application, "loan": Loan}
 
 
+# Personal data is kept masked in the audit trail (issue 8): never a clear ID or mobile.
+PERSONAL_MASKS = {"id_number": mask_resident_id, "mobile": mask_mobile}
+
+
 def _without_secrets(value):
     if isinstance(value, dict):
-        return {
-            k: "***" if any(w in str(k).lower() for w in SECRET_WORDS) else _without_secrets(v)
-            for k, v in value.items()
-        }
+        return {k: _stored_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list):
         return [_without_secrets(v) for v in value]
     return value
+
+
+def _stored_value(key: str, value):
+    if any(w in key.lower() for w in SECRET_WORDS):
+        return "***"
+    if key in PERSONAL_MASKS and value is not None and not isinstance(value, dict | list):
+        return PERSONAL_MASKS[key](str(value))
+    return _without_secrets(value)
 
 
 def _request_body(request) -> dict:

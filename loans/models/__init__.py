@@ -2,6 +2,7 @@ from .applications import Application, ApplicationEvent, EligibilityCheck, Opini
 from .idempotency import IdempotencyRecord
 from .loans import FollowUp, Loan, Repayment
 from .parties import Applicant, Bank, Enterprise, Unit
+from .privacy import PersonalDataAccess
 from .program import Program
 from .webhooks import ApiAuditEntry, WebhookAttempt, WebhookDelivery
 
@@ -17,6 +18,7 @@ __all__ = [
     "IdempotencyRecord",
     "Loan",
     "Opinion",
+    "PersonalDataAccess",
     "Program",
     "Repayment",
     "Unit",

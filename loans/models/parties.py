@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from gonghui.fields import money_field
 from gonghui.history import PERSONAL_FIELDS, audited_history
+from gonghui.pii import DerivedCharField, EncryptedCharField, keyed_hash
 from loans.choices import (
     PRIMARY_SECTIONS,
     SECONDARY_SECTIONS,
@@ -75,14 +76,34 @@ class Bank(models.Model):
         return self.short_name or self.name
 
 
+class ApplicantQuerySet(models.QuerySet):
+    def by_resident_id(self, value: str) -> "ApplicantQuerySet":
+        """The applicant with this (validated, normalised) resident ID: the one way to look
+        one up, since the ID itself is stored encrypted (gonghui/pii.py)."""
+        return self.filter(id_number_hash=keyed_hash(value))
+
+    def by_resident_ids(self, values) -> "ApplicantQuerySet":
+        return self.filter(id_number_hash__in=[keyed_hash(v) for v in values])
+
+
 class Applicant(models.Model):
-    """A union member applying for a loan (附件2's upper half)."""
+    """A union member applying for a loan (附件2's upper half).
+
+    The resident ID and mobile number are stored encrypted; ``id_number_hash`` (unique) and
+    ``id_tail`` are derived from the ID on every save and bulk_create, for lookups.
+    """
 
     name = models.CharField("姓名", max_length=50)
-    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    id_number = EncryptedCharField("身份证号", max_length=18)
+    id_number_hash = DerivedCharField(
+        "身份证号摘要", max_length=64, unique=True, source="id_number", derive="hash"
+    )
+    id_tail = DerivedCharField(
+        "身份证号后4位", max_length=4, db_index=True, source="id_number", derive="tail", null=True
+    )
     hukou = models.CharField("户籍地", max_length=100, blank=True)
     address = models.CharField("家庭地址", max_length=200, blank=True)
-    mobile = models.CharField("手机号码", max_length=11)
+    mobile = EncryptedCharField("手机号码", max_length=11)
     is_model_worker = models.BooleanField("是否劳模", default=False)
     is_epidemic_relative = models.BooleanField("抗疫一线职工直系亲属", default=False)
     founder_class = models.CharField(
@@ -95,6 +116,8 @@ class Applicant(models.Model):
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     history = audited_history(excluded_fields=PERSONAL_FIELDS)
+
+    objects = ApplicantQuerySet.as_manager()
 
     class Meta:
         verbose_name = "申请人"

@@ -21,6 +21,7 @@ from gonghui.errors import DomainError
 from gonghui.history import writes_as_user
 from gonghui.inputs import FieldErrors, clean_text, parse_amount, parse_count, parse_date
 from gonghui.money import ZERO
+from gonghui.pii import keyed_hash
 from loans.choices import FounderClass, IndustrySection
 from loans.models import Applicant, Enterprise
 from loans.services import identity
@@ -113,9 +114,11 @@ def upsert_applicant(*, user, data: ApplicantData) -> Applicant:
     """The applicant with this resident ID, created or brought up to date."""
     values = clean_applicant(data)
     id_number = values.pop("id_number")
-    existing = Applicant.objects.select_for_update().filter(id_number=id_number).first()
+    existing = Applicant.objects.select_for_update().by_resident_id(id_number).first()
     check_may_update(user, existing, "申请人", "id_number")
-    applicant, _ = Applicant.objects.update_or_create(id_number=id_number, defaults=values)
+    applicant, _ = Applicant.objects.update_or_create(
+        id_number_hash=keyed_hash(id_number), defaults={**values, "id_number": id_number}
+    )
     return applicant
 
 

@@ -27,7 +27,7 @@ from gonghui.errors import DomainError
 from loans.choices import ApplicationChannel, OpinionKind
 from loans.filters import SORTS, ApplicationFilter
 from loans.forms import ApplicationIntakeForm
-from loans.models import Applicant, Bank, Enterprise, Unit
+from loans.models import Applicant, Bank, Enterprise, PersonalDataAccess, Unit
 from loans.models.webhooks import ApiAuditEntry
 from loans.selectors import application_detail, application_list, overdue_applications
 from loans.services.applications import (
@@ -49,6 +49,7 @@ from loans.services.applications import (
 )
 from loans.services.eligibility import REVIEW_STATUSES, override_check
 from loans.services.identity import validate_credit_code, validate_resident_id
+from loans.services.privacy import record_access
 from loans.services.workflow import available_actions
 
 PAGE_SIZES = (20, 50, 100)
@@ -157,6 +158,7 @@ UNMASKED_ROLES = UNION_STAFF
 
 class ApplicationDetailView(PortalView, TemplateView):
     template_name = "loans/application_detail.html"
+    access_purpose = PersonalDataAccess.Purpose.DETAIL
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -169,7 +171,7 @@ class ApplicationDetailView(PortalView, TemplateView):
             application=application,
             applicant=application.applicant,
             enterprise=application.enterprise,
-            show_identity=self.role in UNMASKED_ROLES,
+            show_identity=self._show_identity(application),
             checks=list(application.checks.all()),
             opinion_rows=[(kind, label, opinions.get(kind)) for kind, label in OpinionKind.choices],
             events=list(application.events.all()),
@@ -188,6 +190,15 @@ class ApplicationDetailView(PortalView, TemplateView):
         )
         return context
 
+    def _show_identity(self, application) -> bool:
+        """Whether this role sees the ID and mobile in full; each such view is recorded."""
+        if self.role not in UNMASKED_ROLES:
+            return False
+        record_access(
+            user=self.request.user, purpose=self.access_purpose, applicant=application.applicant
+        )
+        return True
+
     def _audit_entries(self, application):
         """The bank API writes on this application and its loans (union staff and managers)."""
         if self.role not in AUDIT_READERS:
@@ -205,6 +216,7 @@ class ApplicationPrintView(ApplicationDetailView):
     """附件2 laid out for printing, one page per application."""
 
     template_name = "loans/application_print.html"
+    access_purpose = PersonalDataAccess.Purpose.PRINT
 
 
 def _run_action(action: str, application, user, post) -> str:
@@ -378,17 +390,21 @@ def _enterprise_data(data) -> EnterpriseData:
 
 class IntakeLookupView(PortalView, View):
     """Finds an existing applicant (by resident ID) or enterprise (by credit code) so the
-    intake form can reuse it; only rows the clerk may see are returned."""
+    intake form can reuse it; only rows the clerk may see are returned.
+
+    POST, not GET: a resident ID in the query string would end up in access logs.
+    """
 
     allowed_roles = UNION_STAFF
+    http_method_names = ["post", "options"]
 
-    def get(self, request):
-        id_number = request.GET.get("id_number")
-        credit_code = request.GET.get("credit_code")
+    def post(self, request):
+        id_number = request.POST.get("id_number")
+        credit_code = request.POST.get("credit_code")
         try:
             if id_number is not None:
                 key = validate_resident_id(id_number)
-                row = Applicant.objects.filter(id_number=key).first()
+                row = Applicant.objects.by_resident_id(key).first()
                 fields = APPLICANT_PREFILL
             else:
                 key = validate_credit_code(credit_code or "")
@@ -408,6 +424,13 @@ class IntakeLookupView(PortalView, View):
                 {"found": True, "visible": False, "message": "该记录已由其他单位登记"}
             )
         values = {form_field: _plain(getattr(row, attr)) for form_field, attr in fields.items()}
+        if isinstance(row, Applicant):  # the mobile number goes back in full
+            record_access(
+                user=request.user,
+                purpose=PersonalDataAccess.Purpose.INTAKE,
+                applicant=row,
+                fields="mobile",
+            )
         return JsonResponse({"found": True, "visible": True, "values": values})
 
 

@@ -25,8 +25,12 @@
     input.addEventListener("change", async () => {
       note.textContent = "";
       if (!input.value.trim()) return;
-      const response = await fetch(`${lookupUrl}?${param}=${encodeURIComponent(input.value)}`, {
-        headers: { Accept: "application/json" },
+      // POST: a resident ID must not travel in a URL (access logs keep URLs).
+      const token = form.elements.namedItem("csrfmiddlewaretoken");
+      const response = await fetch(lookupUrl, {
+        method: "POST",
+        headers: { Accept: "application/json", "X-CSRFToken": token ? token.value : "" },
+        body: new URLSearchParams({ [param]: input.value }),
         credentials: "same-origin",
       });
       if (!response.ok) return;

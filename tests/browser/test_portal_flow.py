@@ -198,3 +198,20 @@ def test_dashboard_draws_its_charts(portal, login, screenshot):
     # Finish the drawing animations so the screenshot shows the final charts.
     page.evaluate("() => window.dashboardCharts.forEach((chart) => chart.stop().update('none'))")
     screenshot(page, "dashboard")
+
+
+def test_intake_prefills_a_known_applicant_through_a_post_lookup(portal, login):
+    known = ApplicantFactory(name="周八", mobile="13698765432", union_name="修水县总工会")
+    ApplicationFactory(program=portal["program"], unit=portal["unit"], applicant=known)
+    page = login(portal["county"])
+    page.goto("/applications/new/")
+    lookups = []
+    page.on("request", lambda r: lookups.append((r.method, r.url)) if "lookup" in r.url else None)
+
+    page.fill("#id_id_number", known.id_number)
+    page.locator("#id_id_number").dispatch_event("change")
+
+    expect(page.locator("#applicant-lookup-note")).to_contain_text("已找到登记信息")
+    expect(page.locator("#id_name")).to_have_value("周八")
+    expect(page.locator("#id_mobile")).to_have_value("13698765432")
+    assert lookups and all(m == "POST" and known.id_number not in u for m, u in lookups)

@@ -280,20 +280,20 @@ def test_intake_lookup_offers_an_existing_applicant_in_scope(
     theirs = ApplicationFactory(program=program, unit=other_unit)
     client.force_login(county_user)
     url = reverse("loans:intake-lookup")
-    data = client.get(url, {"id_number": mine.applicant.id_number}).json()
+    data = client.post(url, {"id_number": mine.applicant.id_number}).json()
     assert data["found"] and data["visible"]
     assert data["values"]["name"] == mine.applicant.name
-    hidden = client.get(url, {"id_number": theirs.applicant.id_number}).json()
+    hidden = client.post(url, {"id_number": theirs.applicant.id_number}).json()
     assert hidden == {"found": True, "visible": False, "message": "该记录已由其他单位登记"}
     assert "values" not in hidden
-    company = client.get(url, {"credit_code": mine.enterprise.credit_code}).json()
+    company = client.post(url, {"credit_code": mine.enterprise.credit_code}).json()
     assert company["values"]["enterprise_name"] == mine.enterprise.name
-    assert client.get(url, {"id_number": "123"}).json()["found"] is False
+    assert client.post(url, {"id_number": "123"}).json()["found"] is False
 
 
 def test_intake_lookup_is_for_union_staff_only(client, bank_user):
     client.force_login(bank_user)
-    assert client.get(reverse("loans:intake-lookup"), {"id_number": "x"}).status_code == 403
+    assert client.post(reverse("loans:intake-lookup"), {"id_number": "x"}).status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,6 +61,8 @@ def production(tmp_path_factory):
         DJANGO_SETTINGS_MODULE="gonghui.settings",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        PII_HASH_KEY=secrets.token_urlsafe(40),
         ALLOWED_HOSTS="example.org",
         DATABASE_URL=f"sqlite:///{database}",
     )
