@@ -41,6 +41,11 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
     os.environ.setdefault("DEBUG", "1")  # the development settings; no secret needed
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import BENCH_FIELD_KEY, BENCH_HASH_KEY  # the keys the fill encrypted with
+
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", BENCH_FIELD_KEY)
+    os.environ.setdefault("PII_HASH_KEY", BENCH_HASH_KEY)
     import django
 
     django.setup()
@@ -92,7 +97,7 @@ def prepare(rows: int) -> dict:
         for n in range(rows * 2)
     ]
     ids = list(dict.fromkeys(ids))
-    taken = set(Applicant.objects.filter(id_number__in=ids).values_list("id_number", flat=True))
+    taken = {applicant.id_number for applicant in Applicant.objects.by_resident_ids(ids)}
     ids = [i for i in ids if i not in taken][:rows]
     codes = [make_credit_code(body=f"91659999B{n:08d}") for n in range(rows * 2)]
     taken = set(

@@ -48,6 +48,11 @@ class Measurement:
         return asdict(self)
 
 
+# Keys for benchmark databases only (production requires its own; see README).
+BENCH_FIELD_KEY = "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM="
+BENCH_HASH_KEY = "benchmark-only-pii-hash-key-0123456789abcdef"
+
+
 def setup() -> None:
     """Configure Django for a benchmark and refuse anything but a PostgreSQL bench database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
@@ -55,6 +60,8 @@ def setup() -> None:
     # nothing here, it just lets the settings load.
     os.environ.setdefault("SECRET_KEY", "benchmark-only-key-not-used-for-anything-real-0123456789")
     os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", BENCH_FIELD_KEY)
+    os.environ.setdefault("PII_HASH_KEY", BENCH_HASH_KEY)
     import django
 
     django.setup()

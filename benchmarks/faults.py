@@ -126,6 +126,8 @@ def db_restart(options) -> int:
         "DATABASE_URL": url,
         "DEBUG": "0",
         "SECRET_KEY": "fault-drill-only-" + "x" * 50,
+        "FIELD_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM=",
+        "PII_HASH_KEY": "fault-drill-only-pii-hash-key-0123456789abcdef",
         "ALLOWED_HOSTS": HOST,
         "SECURE_SSL_REDIRECT": "0",
         "CONN_MAX_AGE": "60",
@@ -307,6 +309,8 @@ def worker_killed(options) -> int:
         "CELERY_VISIBILITY_TIMEOUT": "8",
         "DEBUG": "0",
         "SECRET_KEY": "fault-drill-only-" + "x" * 50,
+        "FIELD_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM=",
+        "PII_HASH_KEY": "fault-drill-only-pii-hash-key-0123456789abcdef",
         "ALLOWED_HOSTS": HOST,
         "LOG_LEVEL": "WARNING",
     }

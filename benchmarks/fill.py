@@ -144,7 +144,8 @@ def _copy(cursor, table: str, columns: str, buffer: io.StringIO) -> None:
 
 APPLICANT_COLUMNS = (
     "id, name, id_number, hukou, address, mobile, is_model_worker, is_epidemic_relative,"
-    " founder_class, is_union_member, union_name, resume, created_at, updated_at"
+    " founder_class, is_union_member, union_name, resume, created_at, updated_at,"
+    " id_number_hash, id_tail"
 )
 ENTERPRISE_COLUMNS = (
     "id, name, credit_code, legal_representative, address, employees, licence_date,"
@@ -166,6 +167,10 @@ LOAN_COLUMNS = (
 
 
 def fill(cursor, loans: int) -> None:
+    from gonghui.pii import keyed_hash
+    from loans.models import Applicant
+
+    encrypt = Applicant._meta.get_field("id_number").get_prep_value
     program_id, unit_ids, bank_ids = _reference_rows(cursor)
     rng = random.Random(20211)
     # Units of unequal size (weights 1..15), like real counties.
@@ -205,9 +210,12 @@ def fill(cursor, loans: int) -> None:
             enterprise_id = first["loans_enterprise"] + i
             application_id = first["loans_application"] + i
             loan_id = first["loans_loan"] + i
+            # Stored as the portal stores them: encrypted, with the keyed hash and the tail.
+            id_number = f"990000{i:011d}X"
             applicants.write(
-                f"{applicant_id}\t{name}\t990000{i:011d}X\t基准市\t\t139{i:08d}\tf\tf\tother\tt"
-                f"\t基准县总工会\t\t{stamp}\t{stamp}\n"
+                f"{applicant_id}\t{name}\t{encrypt(id_number)}\t基准市\t\t"
+                f"{encrypt(f'139{i:08d}')}\tf\tf\tother\tt"
+                f"\t基准县总工会\t\t{stamp}\t{stamp}\t{keyed_hash(id_number)}\t{id_number[-4:]}\n"
             )
             trade = TRADES[i % len(TRADES)]
             enterprises.write(

@@ -171,6 +171,8 @@ def main() -> None:
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "load-test-only-" + "x" * 50,
+        "FIELD_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM=",
+        "PII_HASH_KEY": "load-test-only-pii-hash-key-0123456789abcdef",
         "ALLOWED_HOSTS": HOST,
         "SECURE_SSL_REDIRECT": "0",
         "CONN_MAX_AGE": "60",
