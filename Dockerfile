@@ -17,8 +17,10 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# Static files are collected into the image; the key only lets settings load for this step.
+# Static files are collected into the image; the keys only let settings load for this step.
 RUN DEBUG=0 SECRET_KEY=build-only-collectstatic-key-never-used-to-serve-requests \
+        FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1jb2xsZWN0c3RhdGljLWtleS0wMDA= \
+        PII_HASH_KEY=build-only-collectstatic-pii-hash-key-never-used \
         python manage.py collectstatic --noinput \
     && mkdir -p /app/media \
     && chown -R gonghui:gonghui /app/media /app/staticfiles
