@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import checks
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 
 from gonghui.errors import DomainError
 
@@ -31,6 +33,14 @@ MAX_RATIO = 200
 ZIP_MAGIC = b"PK\x03\x04"
 MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    """An attachment response of a workbook's bytes (the file name may be Chinese)."""
+    response = HttpResponse(content, content_type=XLSX_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,6 @@ RATE_FORMAT = "0.00##"
 DATE_FORMAT = "yyyy-mm-dd"
 CHUNK_SIZE = 2_000
 PROGRESS_EVERY = 5_000
-CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def loan_export_params(data, user) -> dict:

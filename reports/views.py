@@ -5,7 +5,7 @@ from __future__ import annotations
 from io import BytesIO
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from accounts.permissions import PortalView, safe_next
 from accounts.scoping import restrict
 from gonghui.errors import DomainError
 from gonghui.inputs import FieldErrors, parse_date
+from gonghui.spreadsheets import xlsx_response
 from loans.models import Program, Unit
 from reports.annual import ALL_PROGRAMS, ANNUAL_ROLES, annual_analysis, annual_params
 from reports.export_kinds import announcement_loans
@@ -90,13 +91,9 @@ class MonthlyStatsView(PortalView, TemplateView):
         if request.GET.get("format") == "xlsx":
             if snapshot is None:
                 raise Http404("该月统计尚未生成")
-            response = HttpResponse(
-                monthly_snapshot_xlsx(snapshot),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            return xlsx_response(
+                monthly_snapshot_xlsx(snapshot), f"{program.code}-{month:%Y-%m}-completion.xlsx"
             )
-            filename = f"{program.code}-{month:%Y-%m}-completion.xlsx"
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
-            return response
         rows = []
         if snapshot is not None:
             visible = set(restrict(Unit.objects.all(), request.user).values_list("pk", flat=True))
@@ -149,12 +146,9 @@ class AnnouncementView(PortalView, TemplateView):
         )
         loans = announcement_loans(request.user, program, start=start, end=end)
         if request.GET.get("format") == "xlsx" and program is not None and not errors:
-            response = HttpResponse(
+            response = xlsx_response(
                 announcement_xlsx(program=program, loans=loans.iterator(chunk_size=2000)),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = (
-                f'attachment; filename="{program.code}-announcement.xlsx"'
+                f"{program.code}-announcement.xlsx",
             )
             return response
         context = self.get_context_data(
@@ -269,14 +263,6 @@ class ExportListView(PortalView, TemplateView):
 
 # --- annual analysis and application roster -------------------------------------------------
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _xlsx_response(buffer, filename: str) -> HttpResponse:
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
 
 class AnnualAnalysisView(PortalView, TemplateView):
     """年度分析: the Xuzhou report's tables and charts for a program (or all) and years.
@@ -328,7 +314,7 @@ class AnnualWorkbookView(PortalView, View):
         except DomainError as error:
             messages.error(request, _error_text(error))
             return redirect(f"{reverse('reports:annual')}?{request.GET.urlencode()}")
-        return _xlsx_response(buffer, "annual-analysis.xlsx")
+        return xlsx_response(buffer.getvalue(), "annual-analysis.xlsx")
 
 
 def _error_text(error: DomainError) -> str:

@@ -3,7 +3,8 @@ allocation table (贴息补助分配表).
 
 Amounts are written as numbers (the stored ``Decimal``, never a float computed here) with
 the ``#,##0.00`` format, so the sheet adds up in Excel and shows the same figures to the fen
-as the page. Each writer returns the workbook's bytes; :func:`xlsx_response` wraps them.
+as the page. Each writer returns the workbook's bytes;
+``gonghui.spreadsheets.xlsx_response`` wraps them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
 
-from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -26,7 +25,6 @@ from subsidies.models import SubsidyClaim
 from subsidies.selectors import LedgerTotals
 from subsidies.services.allocation import AllocationTable
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
 RATE_FORMAT = "0.00##"
 PERCENT_FORMAT = "0.00##"
@@ -39,13 +37,6 @@ HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 THIN = Side(style="thin", color="BFBFBF")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-
-
-def xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    """An attachment response of a workbook's bytes (the file name may be Chinese)."""
-    response = HttpResponse(content, content_type=XLSX_TYPE)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
 
 
 def _save(workbook: Workbook) -> bytes:

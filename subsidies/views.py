@@ -20,11 +20,12 @@ from accounts.permissions import PortalView, int_ids, safe_next
 from accounts.scoping import profile_of, restrict
 from gonghui.errors import DomainError
 from gonghui.money import ZERO
+from gonghui.spreadsheets import xlsx_response
 from loans.models import Bank, Program, Unit
 from loans.views.applications import PAGE_SIZES, paginate
 from quotas.forms import ProgramSelectForm
 from subsidies.choices import BatchStatus, ClaimStatus
-from subsidies.exports import allocation_workbook, ledger_workbook, xlsx_response
+from subsidies.exports import allocation_workbook, ledger_workbook
 from subsidies.forms import BatchPaymentForm, LedgerFilterForm
 from subsidies.models import PaymentBatch, SubsidyClaim
 from subsidies.selectors import (

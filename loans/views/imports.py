@@ -17,7 +17,7 @@ import tablib
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 from import_export.tmp_storages import TempFolderStorage
@@ -25,6 +25,7 @@ from import_export.tmp_storages import TempFolderStorage
 from accounts.choices import Role
 from accounts.permissions import PortalView
 from gonghui.errors import DomainError
+from gonghui.spreadsheets import xlsx_response
 from loans.resources import ApplicantResource, LoanResource
 from loans.services.imports import (
     MAX_UPLOAD_BYTES,
@@ -37,7 +38,6 @@ from loans.services.imports import (
 )
 from quotas.resources import QuotaResource
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RESOURCES = {
     "loans": (LoanResource, "贷款（银行放款表）"),
     "applicants": (ApplicantResource, "申请人及企业"),
@@ -86,12 +86,6 @@ def _discard_pending(request) -> None:
     for entry in request.session.pop(SESSION_KEY, {}).values():
         with contextlib.suppress(OSError):
             TempFolderStorage(name=entry["name"]).remove()
-
-
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
 
 
 class ImportView(PortalView, View):
@@ -178,7 +172,7 @@ class ImportTemplateView(PortalView, View):
     def get(self, request, resource):
         resource_class, _ = _resource(resource)
         content = tablib.Dataset(headers=resource_class().template_columns()).export("xlsx")
-        return _xlsx_response(content, f"import-template-{resource}.xlsx")
+        return xlsx_response(content, f"import-template-{resource}.xlsx")
 
 
 class ExportView(PortalView, View):
@@ -189,4 +183,4 @@ class ExportView(PortalView, View):
     def get(self, request, resource):
         resource_class, _ = _resource(resource)
         content = neutralised(resource_class(user=request.user).export()).export("xlsx")
-        return _xlsx_response(content, f"export-{resource}.xlsx")
+        return xlsx_response(content, f"export-{resource}.xlsx")

@@ -12,19 +12,18 @@ from accounts.choices import Role
 from accounts.scoping import restrict, role_of
 from gonghui.api import IsPortalUser, error_responses
 from gonghui.errors import DomainError
+from gonghui.spreadsheets import XLSX_TYPE
 from loans.models import Program, Unit
 from reports.api.serializers import MonthlySnapshotSerializer
 from reports.exports import monthly_snapshot_xlsx
 from reports.models import MonthlySnapshot
 from reports.services import parse_month
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 class XlsxRenderer(BaseRenderer):
     """Lets ``?format=xlsx`` pick the workbook; the view builds the bytes itself."""
 
-    media_type = XLSX
+    media_type = XLSX_TYPE
     format = "xlsx"
     charset = None
     render_style = "binary"
@@ -68,7 +67,7 @@ class MonthlyReportView(APIView):
         if request.accepted_renderer.format == "xlsx":
             if role == Role.COUNTY_STAFF:
                 raise DomainError("permission_denied", "县区经办人请在门户中查看本单位统计")
-            response = HttpResponse(monthly_snapshot_xlsx(snapshot), content_type=XLSX)
+            response = HttpResponse(monthly_snapshot_xlsx(snapshot), content_type=XLSX_TYPE)
             response["Content-Disposition"] = (
                 f'attachment; filename="{program.code}-{month:%Y-%m}-completion.xlsx"'
             )

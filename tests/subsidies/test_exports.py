@@ -16,8 +16,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from gonghui.spreadsheets import XLSX_TYPE
 from loans.models import Program
-from subsidies.exports import XLSX_TYPE
 from subsidies.models import SubsidyClaim
 from subsidies.services.batches import create_batch
 from tests.factories import QuotaFactory, UnitFactory
