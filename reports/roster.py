@@ -33,7 +33,7 @@ from gonghui.spreadsheets import safe_text
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
 from loans.filters import search_people
 from loans.models import Application, Bank, Opinion, PersonalDataAccess, Program, Unit
-from loans.services.identity import mask_mobile, mask_resident_id
+from loans.services.identity import birth_date_or_none, mask_mobile, mask_resident_id
 from loans.services.privacy import record_access
 
 PROGRESS_EVERY = 1000
@@ -201,11 +201,7 @@ def _birth_and_sex(id_number: str) -> tuple[date | None, str]:
     """Birth date and sex encoded in an 18-character resident ID (odd 17th digit: male)."""
     if len(id_number) != 18 or not id_number[:17].isdigit():
         return None, ""
-    try:
-        birth = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-    except ValueError:
-        birth = None
-    return birth, "男" if int(id_number[16]) % 2 else "女"
+    return birth_date_or_none(id_number), "男" if int(id_number[16]) % 2 else "女"
 
 
 def roster_row(number: int, application: Application, *, unmasked: bool) -> list:

@@ -26,6 +26,7 @@ from gonghui.errors import DomainError
 
 __all__ = [
     "CREDIT_CODE_ALPHABET",
+    "birth_date_or_none",
     "credit_code_check_char",
     "make_credit_code",
     "make_resident_id",
@@ -132,7 +133,7 @@ def resident_id_check_char(first17: str) -> str:
     return _RESIDENT_ID_CHECK_CHARS[total % 11]
 
 
-def _birth_date_or_none(id_number: str) -> datetime.date | None:
+def birth_date_or_none(id_number: str) -> datetime.date | None:
     """Parse the YYYYMMDD at positions 7-14 of a format-checked ID, ``None`` if no date."""
     digits = id_number[6:14]
     try:
@@ -164,7 +165,7 @@ def validate_resident_id(
 
     if today is None:
         today = datetime.datetime.now(tz=_LOCAL_TZ).date()
-    birth = _birth_date_or_none(id_number)
+    birth = birth_date_or_none(id_number)
     if birth is None or birth.year < _RESIDENT_ID_MIN_YEAR or birth > today:
         raise DomainError.for_field(field, "id_number_birth_date", _MSG_ID_BIRTH_DATE)
 
@@ -180,7 +181,7 @@ def resident_id_birth_date(id_number: str) -> datetime.date:
     never derived from a number that would have been refused on input.
     """
     normalized = validate_resident_id(id_number)
-    birth = _birth_date_or_none(normalized)
+    birth = birth_date_or_none(normalized)
     assert birth is not None  # guaranteed by validate_resident_id
     return birth
 
