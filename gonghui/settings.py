@@ -189,6 +189,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# 批量导入: seconds one step (check or import) may run; the task's limits are 30/60 s more.
+IMPORT_TIME_LIMIT = env.int("IMPORT_TIME_LIMIT", default=300)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = timedelta(days=1)
@@ -228,6 +230,10 @@ CELERY_BEAT_SCHEDULE = {
     "delete-old-exports": {
         "task": "reports.tasks.delete_old_exports",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "delete-old-imports": {
+        "task": "loans.tasks.delete_old_imports",
+        "schedule": crontab(hour=3, minute=20),
     },
     # The worker heartbeat that /healthz reads (stale after 180 s).
     "record-worker-heartbeat": {

@@ -398,6 +398,8 @@ class ApplicantResource(BulkImportResource):
     An export lists each applicant with the enterprise of the latest application.
     """
 
+    masked_columns = {"身份证号": identity.mask_resident_id, "手机号码": identity.mask_mobile}
+
     class Meta(BulkImportResource.Meta):
         model = Applicant
         name = "申请人及企业"

@@ -1,8 +1,10 @@
-"""Celery tasks of the loans app: thin wrappers around ``loans.services.webhooks``."""
+"""Celery tasks of the loans app: thin wrappers around the services (webhooks, imports)."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from loans.services import webhooks
 
@@ -33,3 +35,30 @@ def redeliver_pending(limit: int = 500) -> int:
     for delivery_id in ids:
         webhooks.enqueue(delivery_id)
     return len(ids)
+
+
+@shared_task(
+    name="loans.tasks.run_import_job",
+    outbox_atomic=False,
+    # Backstops of the import's own deadline (IMPORT_TIME_LIMIT, checked between rows): the
+    # soft limit raises inside a run stuck between two checks, the hard one kills it.
+    soft_time_limit=settings.IMPORT_TIME_LIMIT + 30,
+    time_limit=settings.IMPORT_TIME_LIMIT + 60,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def run_import_job(job_id: int) -> str:
+    """Check (dry run) or import one uploaded file (``loans.services.import_jobs``)."""
+    from loans.services import import_jobs
+
+    return import_jobs.run_import_job(job_id)
+
+
+@shared_task(name="loans.tasks.delete_old_imports")
+def delete_old_imports() -> int:
+    """Beat, daily: delete import jobs older than seven days and unconfirmed uploads."""
+    from loans.services import import_jobs
+
+    return import_jobs.delete_old_imports()

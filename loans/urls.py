@@ -32,7 +32,17 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("imports/", imports.ImportView.as_view(), name="import"),
-    path("imports/confirm/", imports.ImportConfirmView.as_view(), name="import-confirm"),
+    path("imports/jobs/<int:pk>/", imports.ImportJobView.as_view(), name="import-job"),
+    path(
+        "imports/jobs/<int:pk>/status/",
+        imports.ImportJobStatusView.as_view(),
+        name="import-job-status",
+    ),
+    path(
+        "imports/jobs/<int:pk>/confirm/",
+        imports.ImportConfirmView.as_view(),
+        name="import-confirm",
+    ),
     path(
         "imports/<slug:resource>/template.xlsx",
         imports.ImportTemplateView.as_view(),

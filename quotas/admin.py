@@ -17,6 +17,7 @@ from quotas.resources import QuotaResource
 @admin.register(Quota)
 class QuotaAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
     resource_classes = [QuotaResource]
+    portal_import = "quotas"
 
     list_display = ("program", "unit", "task_amount")
     list_select_related = ("program", "unit")

@@ -136,38 +136,40 @@ def _progress_callback(job_id: int):
             fields["rows_done"] = rows_done
             state["last"] = rows_done
         if fields:
-            _save_progress(job_id, fields)
+            update_now(ExportJob, job_id, **fields)
 
     return progress
 
 
-def _save_progress(job_id: int, fields: dict) -> None:
-    """Update the job's counters so the polling page sees them now.
+def update_now(model, pk: int, **fields) -> None:
+    """Update a job row's counters so the polling page sees them now.
 
-    A writer may read inside a transaction (the loan export does: PostgreSQL then streams its
-    server-side cursor); an UPDATE there would stay invisible until the end. On PostgreSQL the
-    update then goes through a short-lived thread, which has its own autocommit connection.
+    A job may do its work inside a transaction (the loan export reads in one: PostgreSQL then
+    streams its server-side cursor; an import validates in one), and an UPDATE there would
+    stay invisible until the end. On PostgreSQL the update then goes through a short-lived
+    thread, which has its own autocommit connection. Progress is informative only: a failure
+    to save it is logged, not raised.
     """
     connection = transaction.get_connection()
     if not (connection.vendor == "postgresql" and connection.in_atomic_block):
-        ExportJob.objects.filter(pk=job_id).update(**fields)
+        model.objects.filter(pk=pk).update(**fields)
         return
 
     updated = []
 
     def update() -> None:
         try:
-            updated.append(ExportJob.objects.filter(pk=job_id).update(**fields))
-        except (OperationalError, InterfaceError):  # progress is informative only
-            logger.warning("progress of export job %s not saved", job_id, exc_info=True)
+            updated.append(model.objects.filter(pk=pk).update(**fields))
+        except (OperationalError, InterfaceError):
+            logger.warning("progress of %s %s not saved", model.__name__, pk, exc_info=True)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=update, name=f"export-progress-{job_id}")
+    thread = threading.Thread(target=update, name=f"job-progress-{pk}")
     thread.start()
     thread.join()
     if not any(updated):  # the job row itself is not committed yet (e.g. an outer transaction)
-        ExportJob.objects.filter(pk=job_id).update(**fields)
+        model.objects.filter(pk=pk).update(**fields)
 
 
 def run_export_job(job_id: int) -> str:

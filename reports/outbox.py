@@ -71,6 +71,22 @@ def enqueue(task_name: str, *, kwargs: dict | None = None, key: str | None = Non
     return message
 
 
+def _limits(message_id: int) -> dict:
+    """The Celery time limits declared on the message's task, for the carrier task's run.
+
+    The worker runs ``run_outbox_message``, which calls the task's function; the limits
+    travel with that message (``soft_time_limit``/``time_limit`` are per-message options).
+    """
+    name = OutboxMessage.objects.filter(pk=message_id).values_list("task", flat=True).first()
+    task = _app().tasks.get(name) if name else None
+    limits = {}
+    for option in ("soft_time_limit", "time_limit"):
+        value = getattr(task, option, None)
+        if value:
+            limits[option] = value
+    return limits
+
+
 def publish(message_id: int) -> bool:
     """Hand one message to the broker (or run it here when eager); never raises.
 
@@ -89,7 +105,13 @@ def publish(message_id: int) -> bool:
         with app.connection_for_write() as conn:
             # One quick connection attempt: the request must not wait for the broker.
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
-            app.send_task(RUN_TASK, args=[message_id], connection=conn, retry=False)
+            app.send_task(
+                RUN_TASK,
+                args=[message_id],
+                connection=conn,
+                retry=False,
+                **_limits(message_id),
+            )
     except Exception as error:  # broker down: stays pending for the sweep
         logger.warning("outbox message %s not published: %s", message_id, error)
         OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(

@@ -1,5 +1,6 @@
 from .applications import Application, ApplicationEvent, EligibilityCheck, Opinion
 from .idempotency import IdempotencyRecord
+from .imports import ImportJob
 from .loans import FollowUp, Loan, Repayment
 from .parties import Applicant, Bank, Enterprise, Unit
 from .privacy import PersonalDataAccess
@@ -16,6 +17,7 @@ __all__ = [
     "Enterprise",
     "FollowUp",
     "IdempotencyRecord",
+    "ImportJob",
     "Loan",
     "Opinion",
     "PersonalDataAccess",

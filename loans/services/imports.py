@@ -18,11 +18,13 @@ cell shows, and a date at midnight into a date; everything else is passed on as 
 
 from __future__ import annotations
 
+import time as clock
 from datetime import date, datetime, time
 from io import BytesIO
 
 import openpyxl
 import tablib
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from import_export import resources
@@ -89,6 +91,31 @@ class ImportRefused(Exception):
     """The whole file is refused before any row is read (role, missing columns)."""
 
 
+class ImportTimedOut(Exception):
+    """The import ran past its time limit (:class:`Deadline`); nothing was written."""
+
+
+# Raised through import-export's own error handling instead of becoming a row error.
+TIMEOUTS = (ImportTimedOut, SoftTimeLimitExceeded)
+CHECK_EVERY = 500  # rows between two looks at the clock and two progress reports
+
+
+class Deadline:
+    """A time limit checked at steps of the work (rows read, rows validated).
+
+    The Celery task's own soft and hard limits stop a worker stuck between two steps; this
+    one also holds where tasks run in-process (no broker) and ends the job with a message.
+    """
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.ends = None if seconds is None else clock.monotonic() + seconds
+
+    def check(self) -> None:
+        if self.ends is not None and clock.monotonic() > self.ends:
+            raise ImportTimedOut(f"超过{self.seconds:g}秒")
+
+
 class BulkImportResource(resources.ModelResource):
     """A ModelResource whose rows are validated in Python against rows read in advance.
 
@@ -98,11 +125,15 @@ class BulkImportResource(resources.ModelResource):
     """
 
     allowed_roles = frozenset({Role.CITY_STAFF})
+    # Columns holding personal numbers: masked wherever the file's rows are shown or kept.
+    masked_columns: dict = {}
 
-    def __init__(self, user=None, **kwargs):
+    def __init__(self, user=None, *, deadline: Deadline | None = None, progress=None, **kwargs):
         super().__init__(**kwargs)
         self.user = user
         self.pending: list = []
+        self.deadline = deadline
+        self.progress = progress  # progress(rows_done) every CHECK_EVERY rows, or None
 
     # --- the import hooks ----------------------------------------------------------------
 
@@ -126,7 +157,17 @@ class BulkImportResource(resources.ModelResource):
             result = self.get_row_result_class()()
             result.import_type = result.IMPORT_TYPE_SKIP
             return result
-        return super().import_row(row, instance_loader, **kwargs)
+        number = kwargs.get("row_number", 0)
+        if number % CHECK_EVERY == 0:
+            if self.deadline is not None:
+                self.deadline.check()  # raised here, outside import-export's row handler
+            if self.progress is not None:
+                self.progress(number)
+        result = super().import_row(row, instance_loader, **kwargs)
+        for error in result.errors:  # a soft time limit that struck inside the row
+            if isinstance(error.error, TIMEOUTS):
+                raise error.error
+        return result
 
     def required_columns(self) -> list[str]:
         return self.template_columns()
@@ -176,6 +217,8 @@ class BulkImportResource(resources.ModelResource):
             self.write(pending)
 
     def handle_import_error(self, result, error, raise_errors=False):
+        if isinstance(error, TIMEOUTS):
+            raise error
         if isinstance(error, ImportRefused | DomainError):
             error = ImportRefused(str(error))
         super().handle_import_error(result, error, raise_errors)
@@ -211,11 +254,12 @@ def column(dataset: tablib.Dataset, name: str) -> list:
 # --- running an import and reporting it -----------------------------------------------------
 
 
-def load_xlsx(content: bytes) -> tablib.Dataset:
+def load_xlsx(content: bytes, *, deadline: Deadline | None = None) -> tablib.Dataset:
     """The first sheet of an uploaded .xlsx, read with openpyxl's read-only mode (values
     only); blank rows are left out.
 
-    Raises DomainError (field ``file``) for a file too large, not an xlsx, or unreadable.
+    Raises DomainError (field ``file``) for a file too large, not an xlsx, unreadable or of
+    more than ``MAX_ROWS`` rows, and ImportTimedOut past the ``deadline``.
     """
     check_xlsx_upload(BytesIO(content), limits=UploadLimits(max_bytes=MAX_UPLOAD_BYTES))
     try:
@@ -224,7 +268,9 @@ def load_xlsx(content: bytes) -> tablib.Dataset:
             rows = book.active.iter_rows(values_only=True)
             headers = next(rows, None)
             body = []
-            for row in rows:
+            for number, row in enumerate(rows, start=1):
+                if deadline is not None and number % CHECK_EVERY == 0:
+                    deadline.check()
                 if any(v is not None and v != "" for v in row):
                     body.append(row)
                     if len(body) > MAX_ROWS:
@@ -233,7 +279,7 @@ def load_xlsx(content: bytes) -> tablib.Dataset:
                         )
         finally:
             book.close()
-    except DomainError:
+    except (DomainError, *TIMEOUTS):
         raise
     except Exception:  # openpyxl (and defusedxml, for an entity bomb) raise many types
         raise DomainError.for_field("file", "xlsx_unreadable", "无法读取该Excel文件") from None

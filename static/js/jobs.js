@@ -1,32 +1,45 @@
-// Export job page: poll the job's status until it is done or failed, moving the progress
-// bar, then show the download link (or the error). No inline script, no CDN.
+// Job pages (export and import): poll the job's status while it runs, moving the progress
+// bar; when it ends show the download link or the error (export), or reload the page to show
+// the result (import: data-reload). No inline script, no CDN.
 (function () {
   "use strict";
-  var box = document.getElementById("export-job");
+  var box = document.querySelector("[data-status-url]");
   if (!box) return;
   var url = box.dataset.statusUrl;
-  var bar = document.getElementById("export-progress");
-  var label = document.getElementById("export-status");
-  var rows = document.getElementById("export-rows");
-  var link = document.getElementById("export-download");
-  var ready = document.getElementById("export-ready");
-  var failed = document.getElementById("export-failed");
-  var error = document.getElementById("export-error");
+  var running = (box.dataset.running || "pending running").split(" ");
+  function part(name) {
+    return box.querySelector('[data-job="' + name + '"]');
+  }
+  var bar = part("progress");
+  var label = part("status");
+  var rows = part("rows");
+  var link = part("download");
+  var ready = part("ready");
+  var failed = part("failed");
+  var error = part("error");
   var delay = 500;
+
+  function isRunning(status) {
+    return running.indexOf(status) !== -1;
+  }
 
   function show(state) {
     box.dataset.status = state.status;
+    if (!isRunning(state.status) && box.dataset.reload) {
+      window.location.reload();
+      return;
+    }
     bar.value = state.percent;
     bar.textContent = state.percent + "%";
     label.textContent = state.status_display;
-    if (state.rows_total !== null) {
+    if (rows && state.rows_total !== null) {
       rows.textContent = state.rows_done + " / " + state.rows_total + " 行";
     }
-    if (state.download_url) {
+    if (link && state.download_url) {
       link.href = state.download_url;
       ready.hidden = false;
     }
-    if (state.error) {
+    if (error && state.error) {
       error.textContent = state.error;
       failed.hidden = false;
     }
@@ -40,7 +53,7 @@
       })
       .then(function (state) {
         show(state);
-        if (state.status === "pending" || state.status === "running") {
+        if (isRunning(state.status)) {
           delay = Math.min(delay * 1.5, 5000);
           window.setTimeout(poll, delay);
         }
@@ -50,5 +63,5 @@
       });
   }
 
-  if (box.dataset.status === "pending" || box.dataset.status === "running") poll();
+  if (isRunning(box.dataset.status)) poll();
 })();

@@ -97,3 +97,19 @@ def screenshot():
         return path
 
     return save
+
+
+@pytest.fixture
+def broker_down(monkeypatch, settings, tmp_path):
+    """Celery with a broker that does not answer: queued jobs wait (their outbox messages
+    stay pending) until the test plays the worker. Job files go to a temporary MEDIA_ROOT."""
+    from gonghui.celery import app
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    for name, value in (
+        ("task_always_eager", False),
+        ("broker_url", "redis://127.0.0.1:1/0"),
+        ("broker_write_url", "redis://127.0.0.1:1/0"),
+    ):
+        monkeypatch.setitem(app.conf, name, value)
+        monkeypatch.setitem(app.conf, f"CELERY_{name.upper()}", value)

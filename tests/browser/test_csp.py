@@ -131,21 +131,10 @@ def test_the_annual_analysis_draws_its_charts_without_a_violation(world, login):
     assert page.eval_on_selector(".annual-head", "e => getComputedStyle(e).display") == "flex"
 
 
-def test_a_loan_export_job_polls_to_done_without_a_violation(
-    world, login, monkeypatch, settings, tmp_path
-):
-    from gonghui.celery import app
+def test_a_loan_export_job_polls_to_done_without_a_violation(world, login, broker_down):
     from reports.models import ExportJob
     from reports.tasks import run_export_job
 
-    settings.MEDIA_ROOT = tmp_path / "media"
-    for name, value in (  # the broker is down: the job waits until the test plays the worker
-        ("task_always_eager", False),
-        ("broker_url", "redis://127.0.0.1:1/0"),
-        ("broker_write_url", "redis://127.0.0.1:1/0"),
-    ):
-        monkeypatch.setitem(app.conf, name, value)
-        monkeypatch.setitem(app.conf, f"CELERY_{name.upper()}", value)
     page = _watched(login(world["county"]))
 
     page.goto("/loans/?status=active")

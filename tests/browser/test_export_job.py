@@ -9,7 +9,6 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from accounts.choices import Role
-from gonghui.celery import app
 from reports.models import ExportJob
 from reports.tasks import run_export_job
 from tests.factories import ApplicantFactory, LoanFactory, ProgramFactory, UnitFactory, make_user
@@ -17,22 +16,7 @@ from tests.factories import ApplicantFactory, LoanFactory, ProgramFactory, UnitF
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def queued_not_run(monkeypatch, settings, tmp_path):
-    """A broker that is down: the job stays pending until this test plays the worker."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    for name, value in (
-        ("task_always_eager", False),
-        ("broker_url", "redis://127.0.0.1:1/0"),
-        ("broker_write_url", "redis://127.0.0.1:1/0"),
-    ):
-        monkeypatch.setitem(app.conf, name, value)
-        monkeypatch.setitem(app.conf, f"CELERY_{name.upper()}", value)
-
-
-def test_announcement_export_shows_progress_then_the_file(
-    queued_not_run, login, screenshot, tmp_path
-):
+def test_announcement_export_shows_progress_then_the_file(broker_down, login, screenshot, tmp_path):
     program = ProgramFactory(code="jgd-2020", year=2020)
     unit = UnitFactory(code="xiushui", name="修水县")
     for day, name in enumerate(("王小明", "李四", "欧阳娜娜"), start=1):

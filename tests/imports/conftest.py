@@ -9,7 +9,13 @@ import pytest
 
 from loans.choices import ApplicationStatus as S
 from loans.choices import LoanType, ReviewChannel
-from tests.browser.conftest import browser, login, new_context, screenshot  # noqa: F401
+from tests.browser.conftest import (  # noqa: F401
+    broker_down,
+    browser,
+    login,
+    new_context,
+    screenshot,
+)
 from tests.factories import ApplicationFactory
 
 LOAN_HEADERS = [

@@ -129,3 +129,41 @@ def test_scheduled_tasks_sent_twice_to_a_real_worker_store_one_snapshot_and_one_
     assert all(result.status == "SUCCESS" for result in sent)
     for result in sent:
         result.forget()
+
+
+def test_an_uploaded_import_is_checked_by_a_real_worker(
+    worker_app, celery_conf, settings, tmp_path
+):
+    """The upload's request only stores the file and its outbox message (the broker is down
+    here); the worker reads and checks the workbook."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.choices import Role
+    from loans.models import ImportJob
+    from loans.services.import_jobs import start_import
+    from reports.models import OutboxMessage
+    from tests.factories import make_user
+    from tests.imports.conftest import xlsx
+
+    settings.MEDIA_ROOT = tmp_path
+    celery_conf(
+        task_always_eager=False,
+        broker_url="redis://127.0.0.1:1/0",
+        broker_write_url="redis://127.0.0.1:1/0",
+    )
+    program, unit = ProgramFactory(code="jgd-2020"), UnitFactory(code="xiushui")
+    content = xlsx(["项目代码", "单位代码", "任务数（元）"], [[program.code, unit.code, "500000"]])
+    user = make_user(Role.CITY_STAFF, username="city")
+    job = start_import(user, "quotas", SimpleUploadedFile("quota.xlsx", content))
+    message = OutboxMessage.objects.get(key=f"import-job:{job.pk}:check")
+    assert ImportJob.objects.get().status == ImportJob.Status.QUEUED
+
+    app, queue = worker_app
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=TIMEOUT):
+        sent = app.send_task("reports.tasks.run_outbox_message", args=[message.pk], queue=queue)
+        assert sent.get(timeout=TIMEOUT) == "checked"
+        sent.forget()
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_total) == (ImportJob.Status.CHECKED, 1)
+    assert job.preview["rows"] == [["jgd-2020", "xiushui", "500000"]]

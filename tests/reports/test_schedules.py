@@ -16,6 +16,7 @@ EXPECTED = {
     "redeliver-pending-webhooks": ("loans.tasks.redeliver_pending", "*/5", "*", "*"),
     "sweep-outbox": ("reports.tasks.sweep_outbox", "*", "*", "*"),
     "delete-old-exports": ("reports.tasks.delete_old_exports", "15", "3", "*"),
+    "delete-old-imports": ("loans.tasks.delete_old_imports", "20", "3", "*"),
     "record-worker-heartbeat": ("gonghui.health.record_heartbeat", "*", "*", "*"),
 }
 
