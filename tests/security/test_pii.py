@@ -264,11 +264,17 @@ def test_admin_search_finds_a_whole_id_only(admin_client):
     ApplicantFactory(id_number=ID_B)
     url = reverse("admin:loans_applicant_changelist")
 
-    whole = admin_client.get(url, {"q": ID_A}).context["cl"].result_list
+    found = admin_client.get(url, {"q": ID_A, "founder_class": "other"}, follow=True)
     tail = admin_client.get(url, {"q": ID_A[-6:]}).context["cl"].result_list
 
-    assert list(whole) == [applicant]
+    assert list(found.context["cl"].result_list) == [applicant]
     assert list(tail) == []
+    # The whole ID was swapped for its hash before it stayed in a URL (303, filters kept).
+    (target, status), *_ = found.redirect_chain
+    assert status == 303 and ID_A not in target and ID_A.lower() not in target
+    assert f"idh={keyed_hash(ID_A)}" in target and "founder_class=other" in target
+    body = found.content.decode()
+    assert ID_A not in body and "按输入的完整身份证号" in body
 
 
 def test_the_list_search_still_finds_the_id_tail_and_the_whole_id(program, unit):
