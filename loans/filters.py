@@ -46,7 +46,11 @@ def whole_resident_id(value: str | None) -> str | None:
 
 def hide_resident_id(data):
     """A copy of list query *data* (a QueryDict or a dict) with a whole resident ID in ``q``
-    replaced by ``idh``, its keyed hash; ``None`` when ``q`` holds no whole ID."""
+    replaced by ``idh``, its keyed hash; ``None`` when ``q`` holds no whole ID.
+
+    Any 18 characters shaped like an ID count, check digit or not: a mistyped ID is personal
+    data too. So an 18-digit contract number typed whole on the loan list is taken for an ID;
+    any shorter part of it still finds the contract."""
     id_number = whole_resident_id(data.get("q"))
     if id_number is None:
         return None
