@@ -34,6 +34,10 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 # Personal data never copied into a history table in clear text (issue 8: resident IDs and
 # mobiles will be encrypted at rest; the history must not become a clear-text copy).
 PERSONAL_FIELDS = ("id_number", "mobile")
+# Lookup columns derived from the resident ID (gonghui/pii.py): its keyed hash and its last four
+# digits. Nobody searches past versions of a record by ID, and each is still a pseudonym or a
+# partial ID, so history tables leave them out as well.
+PERSONAL_LOOKUP_FIELDS = ("id_number_hash", "id_tail")
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -12,16 +12,38 @@ through a keyed hash (HMAC-SHA256 with ``settings.PII_HASH_KEY``) stored next to
 The derived columns are filled in ``pre_save``, which Django calls for ``save()`` and for every
 row of ``bulk_create()``; ``bulk_update()`` does not call it, so callers that change the source
 value in bulk must call :func:`fill_derived` first.
+
+A stored value that no configured key decrypts (a key dropped too early, a row restored from a
+backup made under a retired key) would come back from the library as its ciphertext, shown as
+if it were an ID. Our field instead logs an error and gives :data:`UNREADABLE`, a marked
+placeholder (``〔无法解密〕``), and refuses to write that placeholder back: a page or export
+keeps working for every other row and shows plainly that one value is unreadable, while the
+ciphertext stays in the database, readable again once the right key is configured. Raising
+instead would take down every list, roster and export touching one such row.
 """
 
 import hashlib
 import hmac
+import logging
 from functools import cache
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 from encrypted_fields.fields import EncryptedCharField as _LibraryEncryptedCharField
+
+logger = logging.getLogger(__name__)
+
+
+class UnreadableValue(str):
+    """The placeholder an encrypted column gives for a value no configured key decrypts."""
+
+
+UNREADABLE = UnreadableValue("〔无法解密〕")
+
+
+class UnreadableValueError(ValueError):
+    """Raised on an attempt to store :data:`UNREADABLE` (it would overwrite the ciphertext)."""
 
 
 @cache
@@ -29,15 +51,52 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
 
 
+def fernet() -> MultiFernet:
+    """Encrypts with the first FIELD_ENCRYPTION_KEY key, decrypts with any of them."""
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEY))
+
+
+def decrypt_stored(value: str) -> str | None:
+    """The clear text of a stored token, or ``None`` if no configured key decrypts it."""
+    try:
+        return fernet().decrypt(value.encode("utf-8")).decode("utf-8")
+    except (InvalidToken, UnicodeEncodeError):
+        return None
+
+
 class EncryptedCharField(_LibraryEncryptedCharField):
     """A text column stored Fernet-encrypted with the FIELD_ENCRYPTION_KEY keys.
 
     ``max_length`` applies to the clear value (forms, validation); the column is ``text``.
+    A value read from the database that no key decrypts becomes :data:`UNREADABLE` (logged as
+    an error), never its ciphertext; see the module docstring.
     """
 
     @property
     def f(self) -> MultiFernet:  # the library's encrypt/decrypt object, keyed our way
-        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEY))
+        return fernet()
+
+    def from_db_value(self, value, expression, connection):
+        # Only here is every non-empty value a token: ``to_python`` also sees clear values
+        # (``get_prep_value`` calls it before encrypting), so it keeps the library's leniency.
+        if not value:
+            return value
+        clear = decrypt_stored(value)
+        if clear is None:
+            logger.error(
+                "%s: a stored value cannot be decrypted with any FIELD_ENCRYPTION_KEY key "
+                "(wrong key, or a key retired before its rows were re-encrypted)",
+                self,
+            )
+            return UNREADABLE
+        return clear
+
+    def get_prep_value(self, value):
+        if isinstance(value, UnreadableValue):
+            raise UnreadableValueError(
+                f"{self}: 该值无法解密（密钥缺失），为免覆盖原密文，拒绝写回数据库"
+            )
+        return super().get_prep_value(value)
 
 
 def keyed_hash(value: str) -> str:
@@ -72,6 +131,8 @@ class DerivedCharField(models.CharField):
 
     def compute(self, instance) -> str | None:
         value = getattr(instance, self.source)
+        if isinstance(value, UnreadableValue):  # never hash the placeholder
+            raise UnreadableValueError(f"{self}: 来源字段无法解密，不能重算")
         return DERIVATIONS[self.derive](value) if value else None
 
     def pre_save(self, model_instance, add):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from import_export.admin import ImportExportMixin
@@ -24,6 +25,7 @@ from accounts.permissions import int_id
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
 from loans.choices import LoanType
+from loans.filters import ID_HASH_PARAM, ID_HASH_PATTERN, hide_resident_id
 from loans.models import (
     Applicant,
     Application,
@@ -234,6 +236,26 @@ class ApplicantAdminForm(_ValidatedFieldsForm):
         return self._clean_with("mobile")
 
 
+class ResidentIdHashFilter(admin.SimpleListFilter):
+    """``idh=<keyed hash>``: the whole ID searched for, as the portal lists carry it.
+
+    Shown in the sidebar only while active (its one choice and "全部" to drop it)."""
+
+    title = "身份证号"
+    parameter_name = ID_HASH_PARAM
+
+    def lookups(self, request, model_admin):
+        return [(self.value(), "按输入的完整身份证号")] if self.value() else []
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip().lower()
+        if not value:
+            return queryset
+        if not ID_HASH_PATTERN.fullmatch(value):
+            return queryset.none()
+        return queryset.filter(id_number_hash=value)
+
+
 @admin.register(Applicant)
 class ApplicantAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
     resource_classes = [ApplicantResource]
@@ -249,8 +271,15 @@ class ApplicantAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
         "is_epidemic_relative",
         "is_union_member",
     )
-    list_filter = ("founder_class", "is_model_worker", "is_epidemic_relative", "is_union_member")
-    # An ID number is found only when typed in full (by its keyed hash), never by a fragment.
+    list_filter = (
+        ResidentIdHashFilter,
+        "founder_class",
+        "is_model_worker",
+        "is_epidemic_relative",
+        "is_union_member",
+    )
+    # An ID number is found only when typed in full (by its keyed hash), never by a fragment;
+    # changelist_view swaps it for its hash before it stays in a URL.
     search_fields = ("name",)
     search_help_text = "按姓名搜索，或输入完整的18位身份证号"
     readonly_fields = ("created_at", "updated_at")
@@ -262,6 +291,17 @@ class ApplicantAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
         except DomainError:
             return results, may_have_duplicates
         return results | queryset.by_resident_id(id_number), may_have_duplicates
+
+    def changelist_view(self, request, extra_context=None):
+        """A whole ID in the search box (the admin searches by GET) is answered with a 303 to
+        the same list with ``idh=<keyed hash>`` instead, so the ID stays in no link, bookmark
+        or browser history entry of the result (loans/views/search.py explains the lists')."""
+        hidden = hide_resident_id(request.GET)
+        if hidden is not None:
+            response = HttpResponseRedirect(f"{request.path}?{hidden.urlencode()}")
+            response.status_code = 303
+            return response
+        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The change form shows the ID and mobile in full: record each GET of it."""

@@ -22,7 +22,7 @@ from gonghui.errors import DomainError
 from gonghui.money import ZERO
 from gonghui.spreadsheets import safe_text
 from loans.choices import LoanStatus, LoanType, ReviewChannel
-from loans.filters import LoanFilter
+from loans.filters import ID_HASH_PATTERN, LoanFilter, hide_resident_id
 from loans.models import Bank, Loan, Unit
 from reports.exports import mask_name
 
@@ -96,8 +96,10 @@ def loan_export_params(data, user) -> dict:
     """The loan list's filters and sort from request data, validated, as JSON-able values.
 
     Raises :class:`DomainError` with a Chinese message per bad field (an unknown program,
-    a unit outside the user's scope, a malformed date, an unknown sort …).
+    a unit outside the user's scope, a malformed date, an unknown sort …). A whole resident ID
+    searched for is stored as its keyed hash (``idh``), never in clear (loans.filters).
     """
+    data = hide_resident_id(data) or data
     filterset = _filterset(data, user)
     form = filterset.form
     errors: dict[str, list[str]] = {}
@@ -109,6 +111,9 @@ def loan_export_params(data, user) -> dict:
     sort = str(data.get("sort") or DEFAULT_SORT)
     if sort not in LOAN_SORTS:
         errors.setdefault("sort", []).append("排序方式无效")
+    id_hash = str(data.get("idh") or "").strip().lower()
+    if id_hash and not ID_HASH_PATTERN.fullmatch(id_hash):
+        errors.setdefault("idh", []).append("身份证号查询条件无效，请重新输入身份证号查询")
     if errors:
         raise DomainError("validation_error", "导出条件有误", field_errors=errors)
     cleaned = form.cleaned_data
@@ -123,6 +128,8 @@ def loan_export_params(data, user) -> dict:
     params: dict = {"sort": sort}
     if query:
         params["q"] = query
+    if id_hash:
+        params["idh"] = id_hash
     for name in ("program", "unit", "bank"):
         if cleaned.get(name) is not None:
             params[name] = cleaned[name].pk

@@ -1,6 +1,16 @@
-"""Filters of the application and loan lists, shared by the portal pages and the API."""
+"""Filters of the application and loan lists, shared by the portal pages and the API.
+
+A whole resident ID must not travel in a URL (browser history, proxy and gunicorn access logs)
+or sit in an export job's stored params. The pages therefore swap it, before it is ever put in
+a URL, for ``idh``: its keyed hash (gonghui/pii.py), which is what ``id_number_hash`` holds and
+which says nothing without ``PII_HASH_KEY``. See :func:`hide_resident_id` and
+``loans.views.search``.
+"""
+
+import re
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from gonghui.pii import keyed_hash
@@ -8,6 +18,12 @@ from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, L
 from loans.models import Application, Bank, Loan, Program, Unit
 
 RESIDENT_ID_LENGTH = 18
+ID_HASH_PARAM = "idh"
+ID_HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
+SEARCH_HELP = (
+    "姓名、企业名称，或身份证号：输入完整18位精确查找；不足18位时只比对最后4位"
+    "（如输入“123456”即查找身份证号以“3456”结尾的申请人）"
+)
 
 SORTS = {
     "applied_on": "applied_on",
@@ -20,8 +36,42 @@ SORTS = {
 }
 
 
+def whole_resident_id(value: str | None) -> str | None:
+    """*value* normalised (stripped, ``x`` → ``X``) if it is shaped like a whole resident ID."""
+    text = (value or "").strip().upper()
+    if len(text) == RESIDENT_ID_LENGTH and text.isascii() and text.replace("X", "").isdigit():
+        return text
+    return None
+
+
+def hide_resident_id(data):
+    """A copy of list query *data* (a QueryDict or a dict) with a whole resident ID in ``q``
+    replaced by ``idh``, its keyed hash; ``None`` when ``q`` holds no whole ID.
+
+    Any 18 characters shaped like an ID count, check digit or not: a mistyped ID is personal
+    data too. So an 18-digit contract number typed whole on the loan list is taken for an ID;
+    any shorter part of it still finds the contract."""
+    id_number = whole_resident_id(data.get("q"))
+    if id_number is None:
+        return None
+    hidden = data.copy()
+    hidden.pop("q")
+    hidden[ID_HASH_PARAM] = keyed_hash(id_number)
+    return hidden
+
+
+def by_id_hash(queryset, value: str, *, prefix: str = ""):
+    """The rows whose applicant's ``id_number_hash`` is *value* (an ``idh`` token); a value
+    that is no such hash matches nothing."""
+    value = (value or "").strip().lower()
+    if not ID_HASH_PATTERN.fullmatch(value):
+        return queryset.none()
+    return queryset.filter(**{f"{prefix}applicant__id_number_hash": value})
+
+
 def search_people(queryset, value: str, *, prefix: str = ""):
-    """Name of the applicant or enterprise, or the last digits of the resident ID."""
+    """Name of the applicant or enterprise, or the resident ID: a whole ID exactly (by its
+    keyed hash), a shorter run of at least 4 digits by its last 4 only (see SEARCH_HELP)."""
     value = value.strip()
     if not value:
         return queryset
@@ -39,8 +89,18 @@ def search_people(queryset, value: str, *, prefix: str = ""):
     return queryset.filter(condition)
 
 
+def _id_hash_filter() -> django_filters.CharFilter:
+    return django_filters.CharFilter(
+        method="filter_idh",
+        label="身份证号（已转为摘要）",
+        help_text="完整身份证号的摘要，由列表页自动生成；网址中不出现身份证号",
+        widget=forms.HiddenInput,
+    )
+
+
 class ApplicationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="搜索")
+    q = django_filters.CharFilter(method="filter_q", label="搜索", help_text=SEARCH_HELP)
+    idh = _id_hash_filter()
     program = django_filters.ModelChoiceFilter(
         queryset=Program.objects.all(), label="贷款项目", empty_label="全部"
     )
@@ -74,9 +134,15 @@ class ApplicationFilter(django_filters.FilterSet):
     def filter_q(self, queryset, name, value):
         return search_people(queryset, value)
 
+    def filter_idh(self, queryset, name, value):
+        return by_id_hash(queryset, value)
+
 
 class LoanFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="搜索")
+    q = django_filters.CharFilter(
+        method="filter_q", label="搜索", help_text=f"合同编号、{SEARCH_HELP}"
+    )
+    idh = _id_hash_filter()
     program = django_filters.ModelChoiceFilter(
         queryset=Program.objects.all(), label="贷款项目", empty_label="全部"
     )
@@ -110,3 +176,6 @@ class LoanFilter(django_filters.FilterSet):
         return search_people(queryset, value, prefix="application__") | queryset.filter(
             contract_number__icontains=value
         )
+
+    def filter_idh(self, queryset, name, value):
+        return by_id_hash(queryset, value, prefix="application__")

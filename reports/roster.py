@@ -31,7 +31,7 @@ from gonghui.inputs import FieldErrors, clean_text, parse_date
 from gonghui.money import WAN
 from gonghui.spreadsheets import safe_text
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
-from loans.filters import search_people
+from loans.filters import ID_HASH_PATTERN, by_id_hash, hide_resident_id, search_people
 from loans.models import Application, Bank, Opinion, PersonalDataAccess, Program, Unit
 from loans.services.identity import birth_date_or_none, mask_mobile, mask_resident_id
 from loans.services.privacy import record_access
@@ -97,7 +97,10 @@ def roster_params(data, user) -> dict:
     None for "any"). Bad input raises one
     DomainError with a Chinese message per field; a unit outside the user's scope is bad
     input too (county staff export only their unit, bank officers their bank's rows).
+    A whole resident ID in ``q`` is kept as its keyed hash (``idh``), never in clear, as the
+    list page does (loans.filters.hide_resident_id); ``idh`` itself is accepted too.
     """
+    data = hide_resident_id(data) or data
     if role_of(user) not in ROSTER_ROLES:
         raise DomainError("forbidden", "您的角色无权导出申请名册")
     errors = FieldErrors()
@@ -135,6 +138,9 @@ def roster_params(data, user) -> dict:
         if bank_id is None or not Bank.objects.filter(pk=bank_id).exists():
             errors.add("bank", "合作银行不存在")
     search = errors.attempt("q", lambda: clean_text(data.get("q"), max_length=50, field="q"))
+    id_hash = str(data.get("idh") or "").strip().lower()
+    if id_hash and not ID_HASH_PATTERN.fullmatch(id_hash):
+        errors.add("idh", "身份证号查询条件无效，请重新输入身份证号查询")
     dates = {}
     for name, label in (("applied_from", "申请日期起"), ("applied_to", "申请日期止")):
         text = str(data.get(name) or "").strip()
@@ -156,6 +162,7 @@ def roster_params(data, user) -> dict:
         **choices,
         "bank": bank_id,
         "q": search or None,
+        "idh": id_hash or None,
         "applied_from": dates["applied_from"].isoformat() if dates["applied_from"] else None,
         "applied_to": dates["applied_to"].isoformat() if dates["applied_to"] else None,
     }
@@ -184,6 +191,8 @@ def roster_queryset(user, params: dict) -> QuerySet[Application]:
             applications = applications.filter(**{lookup: params[name]})
     if params.get("q"):
         applications = search_people(applications, params["q"])
+    if params.get("idh"):
+        applications = by_id_hash(applications, params["idh"])
     if params.get("applied_from"):
         applications = applications.filter(applied_on__gte=params["applied_from"])
     if params.get("applied_to"):

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from gonghui.fields import money_field
-from gonghui.history import PERSONAL_FIELDS, audited_history
+from gonghui.history import PERSONAL_FIELDS, PERSONAL_LOOKUP_FIELDS, audited_history
 from gonghui.pii import DerivedCharField, EncryptedCharField, keyed_hash
 from loans.choices import (
     PRIMARY_SECTIONS,
@@ -115,7 +115,7 @@ class Applicant(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
-    history = audited_history(excluded_fields=PERSONAL_FIELDS)
+    history = audited_history(excluded_fields=(*PERSONAL_FIELDS, *PERSONAL_LOOKUP_FIELDS))
 
     objects = ApplicantQuerySet.as_manager()
 

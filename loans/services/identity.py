@@ -23,6 +23,7 @@ import unicodedata
 from zoneinfo import ZoneInfo
 
 from gonghui.errors import DomainError
+from gonghui.pii import UnreadableValue
 
 __all__ = [
     "CREDIT_CODE_ALPHABET",
@@ -192,8 +193,10 @@ def mask_resident_id(id_number: str) -> str:
     Screens, exports and logs must not show a full ID number, yet staff need enough of it
     to tell applicants apart (e.g. ``3604**********1234``). Anything that is not 18
     characters long keeps only its last 4 characters, so a malformed value is not leaked
-    in full either.
+    in full either. The placeholder of an undecryptable value (gonghui/pii.py) stays as is.
     """
+    if isinstance(id_number, UnreadableValue):
+        return id_number
     text = normalize_text(id_number)
     if len(text) == 18:
         return f"{text[:4]}{'*' * 10}{text[-4:]}"
@@ -296,6 +299,8 @@ def validate_mobile(value: str, *, field: str = "mobile") -> str:
 
 def mask_mobile(mobile: str) -> str:
     """First 3 and last 4 digits of a mobile number with ``****`` between (138****5678)."""
+    if isinstance(mobile, UnreadableValue):
+        return mobile
     text = (mobile or "").strip()
     if len(text) >= 8:
         return f"{text[:3]}****{text[-4:]}"

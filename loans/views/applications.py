@@ -51,6 +51,7 @@ from loans.services.eligibility import REVIEW_STATUSES, override_check
 from loans.services.identity import validate_credit_code, validate_resident_id
 from loans.services.privacy import record_access
 from loans.services.workflow import available_actions
+from loans.views.search import ResidentIdSearchMixin
 
 PAGE_SIZES = (20, 50, 100)
 
@@ -66,7 +67,7 @@ def paginate(request, queryset, *, default: int = 20):
     return page, size
 
 
-class ApplicationListView(PortalView, TemplateView):
+class ApplicationListView(PortalView, ResidentIdSearchMixin, TemplateView):
     template_name = "loans/application_list.html"
 
     def get_context_data(self, **kwargs):

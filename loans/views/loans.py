@@ -28,6 +28,7 @@ from loans.models import FollowUp, Loan, Repayment, Unit
 from loans.selectors import follow_ups_due, loan_list, quarter_of
 from loans.services.loans import record_follow_up
 from loans.views.applications import PAGE_SIZES, paginate
+from loans.views.search import ResidentIdSearchMixin
 
 
 def _query_without_page(request) -> str:
@@ -36,7 +37,7 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
-class LoanListView(PortalView, TemplateView):
+class LoanListView(PortalView, ResidentIdSearchMixin, TemplateView):
     """Every role's loans within its scope, filtered, searched, sorted and paginated."""
 
     template_name = "loans/loan_list.html"

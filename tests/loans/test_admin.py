@@ -557,8 +557,9 @@ def test_applicant_changelist_masks_id_numbers_and_mobiles(admin_client, world):
 
 def test_applicant_search_by_exact_id_number(admin_client, world):
     target = world.mine.application.applicant
-    response = admin_client.get(_url(Applicant, "changelist"), {"q": target.id_number})
+    response = admin_client.get(_url(Applicant, "changelist"), {"q": target.id_number}, follow=True)
     assert list(response.context["cl"].result_list) == [target]
+    assert target.id_number not in response.redirect_chain[0][0]
 
     fragment = target.id_number[:10]
     response = admin_client.get(_url(Applicant, "changelist"), {"q": fragment})

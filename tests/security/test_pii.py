@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from gonghui.pii import keyed_hash
+from gonghui.pii import UNREADABLE, UnreadableValueError, keyed_hash
 from loans.admin import ApplicantAdminForm
 from loans.filters import search_people
 from loans.models import Applicant, Application, PersonalDataAccess
@@ -264,11 +264,17 @@ def test_admin_search_finds_a_whole_id_only(admin_client):
     ApplicantFactory(id_number=ID_B)
     url = reverse("admin:loans_applicant_changelist")
 
-    whole = admin_client.get(url, {"q": ID_A}).context["cl"].result_list
+    found = admin_client.get(url, {"q": ID_A, "founder_class": "other"}, follow=True)
     tail = admin_client.get(url, {"q": ID_A[-6:]}).context["cl"].result_list
 
-    assert list(whole) == [applicant]
+    assert list(found.context["cl"].result_list) == [applicant]
     assert list(tail) == []
+    # The whole ID was swapped for its hash before it stayed in a URL (303, filters kept).
+    (target, status), *_ = found.redirect_chain
+    assert status == 303 and ID_A not in target and ID_A.lower() not in target
+    assert f"idh={keyed_hash(ID_A)}" in target and "founder_class=other" in target
+    body = found.content.decode()
+    assert ID_A not in body and "按输入的完整身份证号" in body
 
 
 def test_the_list_search_still_finds_the_id_tail_and_the_whole_id(program, unit):
@@ -405,3 +411,66 @@ def test_the_admin_change_form_records_the_view(admin_client, admin_user):
     assert response.status_code == 200 and ID_A in response.content.decode()
     access = PersonalDataAccess.objects.get()
     assert (access.user, access.applicant, access.purpose) == (admin_user, applicant, "admin")
+
+
+def test_the_applicant_history_keeps_neither_the_id_hash_nor_the_id_tail(city_user):
+    applicant = upsert_applicant(user=city_user, data=applicant_data())
+    upsert_applicant(user=city_user, data=applicant_data(name="李四改"))
+    history = Applicant.history.model
+    columns = [field.column for field in history._meta.concrete_fields]
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {history._meta.db_table}")
+        rows = cursor.fetchall()
+
+    assert len(rows) == 2 and applicant.id_number_hash == keyed_hash(ID_A)
+    assert "id_number_hash" not in columns and "id_tail" not in columns
+    assert not any(keyed_hash(ID_A) in str(cell) for row in rows for cell in row)
+    assert not any(str(cell) == ID_A[-4:] for row in rows for cell in row)
+
+
+def test_a_value_no_configured_key_decrypts_shows_as_unreadable_never_as_ciphertext(
+    client, city_user, caplog
+):
+    from cryptography.fernet import Fernet
+
+    application = ApplicationFactory(applicant=ApplicantFactory(id_number=ID_A, mobile=MOBILE_A))
+    applicant = application.applicant
+    foreign = Fernet(Fernet.generate_key()).encrypt(ID_A.encode()).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE loans_applicant SET id_number = %s WHERE id = %s", [foreign, applicant.pk]
+        )
+    client.force_login(city_user)
+
+    with caplog.at_level(logging.ERROR, logger="gonghui.pii"):
+        fresh = Applicant.objects.get(pk=applicant.pk)
+        page = client.get(reverse("loans:application-detail", args=[application.pk]))
+
+    assert fresh.id_number == UNREADABLE == "〔无法解密〕" and fresh.mobile == MOBILE_A
+    assert fresh.masked_id_number == UNREADABLE
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert UNREADABLE in body and foreign not in body and MOBILE_A in body
+    assert "loans.Applicant.id_number" in caplog.text and "cannot be decrypted" in caplog.text
+    assert foreign not in caplog.text
+    # Writing the placeholder back would destroy the ciphertext: refused, row unchanged.
+    fresh.name = "改名"
+    with pytest.raises(UnreadableValueError), transaction.atomic():
+        fresh.save()
+    assert raw_applicant(applicant.pk)[0] == foreign
+
+
+def test_a_key_dropped_before_reencryption_leaves_the_rows_unreadable_not_rewritten(settings):
+    from cryptography.fernet import Fernet
+
+    applicant = ApplicantFactory(id_number=ID_A, mobile=MOBILE_A)
+    before = raw_applicant(applicant.pk)
+
+    with override_settings(FIELD_ENCRYPTION_KEY=[Fernet.generate_key().decode()]):
+        assert Applicant.objects.get(pk=applicant.pk).mobile == UNREADABLE
+        with pytest.raises(UnreadableValueError):
+            call_command("reencrypt_personal_data", stdout=StringIO())
+
+    assert raw_applicant(applicant.pk) == before
+    assert Applicant.objects.get(pk=applicant.pk).id_number == ID_A

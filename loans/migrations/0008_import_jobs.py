@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loans', '0006_personal_data_access'),
+        ('loans', '0007_applicant_history_without_id_hash'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
