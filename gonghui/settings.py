@@ -326,7 +326,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["gonghui.api.IsPortalUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter, refusing a whole resident ID in a URL (loans/api/search.py).
+    "DEFAULT_FILTER_BACKENDS": ["loans.api.search.ListFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "gonghui.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["gonghui.api.BankRateThrottle"],

@@ -24,6 +24,7 @@ from gonghui.api import (
 )
 from gonghui.errors import DomainError
 from loans.api import serializers as s
+from loans.api.search import BodySearchMixin, search_schema
 from loans.filters import ApplicationFilter, LoanFilter
 from loans.models import Program, Unit
 from loans.selectors import application_list, loan_list
@@ -80,8 +81,16 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(
         summary="贷款申请", responses={200: s.ApplicationOutputSerializer, **READ_ERRORS}
     ),
+    search=search_schema(
+        "查询贷款申请（条件在请求体中）", s.ApplicationOutputSerializer, LIST_ERRORS
+    ),
 )
-class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApplicationViewSet(
+    BodySearchMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Applications: a bank sees its own (recommended to it, referred or applied online)."""
 
     serializer_class = s.ApplicationOutputSerializer
@@ -205,8 +214,11 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 @extend_schema_view(
     list=extend_schema(summary="贷款列表", responses={200: s.LoanOutputSerializer, **LIST_ERRORS}),
     retrieve=extend_schema(summary="贷款", responses={200: s.LoanOutputSerializer, **READ_ERRORS}),
+    search=search_schema("查询贷款（条件在请求体中）", s.LoanOutputSerializer, LIST_ERRORS),
 )
-class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LoanViewSet(
+    BodySearchMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Disbursed loans; a disbursement creates one."""
 
     serializer_class = s.LoanOutputSerializer
