@@ -234,7 +234,8 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=True,
     description=(
-        "银行的每个 POST 请求必填（1至255个字符），在本行范围内唯一，至少保留24小时。"
+        "银行的每个写入数据的 POST 请求必填（1至255个字符；查询用的 search 不需要），"
+        "在本行范围内唯一，至少保留24小时。"
         "相同的键和相同的请求内容返回首次的结果且不重复写入；键相同而内容不同返回422；"
         "首次请求仍在处理时返回409。"
     ),

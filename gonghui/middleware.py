@@ -161,3 +161,40 @@ def server_error(request, *args, **kwargs):
     if isinstance(error, DATABASE_ERRORS):
         return database_unavailable_response(request)
     return defaults.server_error(request, *args, **kwargs)
+
+
+ID_IN_URL_MESSAGE = (
+    "完整身份证号不得放在网址中：按身份证号查询请用 POST /api/v1/applications/search/ "
+    "或 /api/v1/loans/search/，条件放在请求体中"
+)
+
+
+class ApiResidentIdMiddleware:
+    """Refuse (400) an API request with a whole resident ID in its query string.
+
+    A URL is written down by every access log and proxy on its way, so an ID there is
+    personal data leaked; refusing every such request — whichever parameter, whichever
+    endpoint — teaches a bank's client to send it in a body (``POST …/search/``) instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/") and request.GET:
+            from gonghui.api import error_body
+            from loans.filters import whole_resident_id
+
+            names = sorted(
+                {
+                    name
+                    for name, values in request.GET.lists()
+                    if any(whole_resident_id(value) for value in values)
+                }
+            )
+            if names:
+                body = error_body(
+                    "id_in_url", ID_IN_URL_MESSAGE, {name: [ID_IN_URL_MESSAGE] for name in names}
+                )
+                return JsonResponse(body, status=400)
+        return self.get_response(request)

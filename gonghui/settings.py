@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gonghui.middleware.ApiResidentIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -326,7 +327,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["gonghui.api.IsPortalUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    # django-filter, refusing a whole resident ID in a URL (loans/api/search.py).
+    # django-filter; a search action reads the filters from its body (loans/api/search.py).
     "DEFAULT_FILTER_BACKENDS": ["loans.api.search.ListFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "gonghui.api.StandardPagination",
     "PAGE_SIZE": 50,

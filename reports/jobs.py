@@ -147,29 +147,33 @@ def update_now(model, pk: int, **fields) -> None:
     A job may do its work inside a transaction (the loan export reads in one: PostgreSQL then
     streams its server-side cursor; an import validates in one), and an UPDATE there would
     stay invisible until the end. On PostgreSQL the update then goes through a short-lived
-    thread, which has its own autocommit connection. Progress is informative only: a failure
-    to save it is logged, not raised.
+    thread, which has its own autocommit connection; only when that thread finds no such row
+    (the job itself is not committed yet) is it updated in the transaction. Progress is
+    informative only: a failure to save it is logged, never raised.
     """
     connection = transaction.get_connection()
-    if not (connection.vendor == "postgresql" and connection.in_atomic_block):
-        model.objects.filter(pk=pk).update(**fields)
-        return
+    try:
+        if not (connection.vendor == "postgresql" and connection.in_atomic_block):
+            model.objects.filter(pk=pk).update(**fields)
+            return
+        outcome = []
 
-    updated = []
+        def update() -> None:
+            try:
+                outcome.append(model.objects.filter(pk=pk).update(**fields))
+            except (OperationalError, InterfaceError):
+                outcome.append(None)  # not 0: the row may exist; do not lock it here
+                logger.warning("progress of %s %s not saved", model.__name__, pk, exc_info=True)
+            finally:
+                connections.close_all()
 
-    def update() -> None:
-        try:
-            updated.append(model.objects.filter(pk=pk).update(**fields))
-        except (OperationalError, InterfaceError):
-            logger.warning("progress of %s %s not saved", model.__name__, pk, exc_info=True)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=update, name=f"job-progress-{pk}")
-    thread.start()
-    thread.join()
-    if not any(updated):  # the job row itself is not committed yet (e.g. an outer transaction)
-        model.objects.filter(pk=pk).update(**fields)
+        thread = threading.Thread(target=update, name=f"job-progress-{pk}")
+        thread.start()
+        thread.join()
+        if outcome == [0]:  # the job row itself is not committed yet (an outer transaction)
+            model.objects.filter(pk=pk).update(**fields)
+    except (OperationalError, InterfaceError):
+        logger.warning("progress of %s %s not saved", model.__name__, pk, exc_info=True)
 
 
 def run_export_job(job_id: int) -> str:

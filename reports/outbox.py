@@ -39,6 +39,12 @@ MAX_ATTEMPTS = 5
 SWEEP_BATCH = 500
 
 
+class Deferred(Exception):
+    """Raised by a task run outside the message's transaction (``outbox_atomic=False``) when
+    its work is already in hand elsewhere (another delivery is running it): the message
+    stays pending, uncounted, and the sweep delivers it again later."""
+
+
 def _app():
     from gonghui.celery import app
 
@@ -152,7 +158,10 @@ def execute(message_id: int):
                 return None
             return task.run(**message.kwargs)
     # Work that commits in steps runs outside the message's transaction (idempotent itself).
-    result = task.run(**message.kwargs)
+    try:
+        result = task.run(**message.kwargs)
+    except Deferred:
+        return None
     OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
         done_at=timezone.now(), last_error=""
     )

@@ -1,12 +1,15 @@
 """Searching the bank API's lists without putting a resident ID in a URL.
 
 A URL is written down by every proxy and access log on its way (gunicorn's included), so a
-whole resident ID must never be a query parameter. The lists therefore refuse ``?q=`` with a
-whole ID (400, pointing here), and take the same filters in the body of
-``POST …/search/`` instead, answered exactly like the list (same page, same fields).
+whole resident ID must never be a query parameter: the API refuses any such request
+(``gonghui.middleware.ApiResidentIdMiddleware``, 400). ``POST …/search/`` takes the list's
+filters in a JSON object body instead and answers exactly like the list (same page, same
+fields); the page number stays a query parameter.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -14,23 +17,34 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 
-from loans.filters import whole_resident_id
-
 SEARCH_ACTION = "search"
-ID_IN_URL_MESSAGE = "完整身份证号不得放在网址中：请用 POST {path}search/ 在请求体中查询"
+
+
+def body_filters(data) -> dict[str, str]:
+    """The search body as filter data: a JSON object of plain values (each taken as its
+    text, as a query parameter would be); anything else is a 400 naming what is wrong."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({"non_field_errors": ['请求体须为JSON对象，如 {"q": "…"}']})
+    nested = [name for name, value in data.items() if isinstance(value, list | dict)]
+    if nested:
+        raise ValidationError({name: ["须为单个值（文字、数字或日期）"] for name in nested})
+    return {
+        str(name): ""
+        if value is None
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+        for name, value in data.items()
+    }
 
 
 class ListFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, reading the filters from the body of a ``search`` action
-    and refusing a whole resident ID in the query string of any other list."""
+    """django-filter's backend, reading the filters from the body of a ``search`` action."""
 
     def get_filterset_kwargs(self, request, queryset, view):
         kwargs = super().get_filterset_kwargs(request, queryset, view)
         if getattr(view, "action", None) == SEARCH_ACTION:
-            kwargs["data"] = request.data if hasattr(request.data, "get") else {}
-        elif whole_resident_id(request.query_params.get("q")) is not None:
-            path = request.path.split("?")[0]
-            raise ValidationError({"q": [ID_IN_URL_MESSAGE.format(path=path)]})
+            kwargs["data"] = body_filters(request.data)
         return kwargs
 
 

@@ -291,8 +291,14 @@ def load_xlsx(content: bytes, *, deadline: Deadline | None = None) -> tablib.Dat
     return dataset
 
 
-def run_import(resource: BulkImportResource, dataset, *, user, dry_run: bool) -> Result:
-    """Import (or preview) a dataset in one transaction; any row error writes nothing."""
+def run_import(
+    resource: BulkImportResource, dataset, *, user, dry_run: bool, on_success=None
+) -> Result:
+    """Import (or preview) a dataset in one transaction; any row error writes nothing.
+
+    ``on_success(result)``, if given, runs inside that transaction once every row was
+    written (not on a dry run), so what it records commits with the rows or not at all.
+    """
     with transaction.atomic(), audit_actor(user=user, reason="批量导入"):
         result = resource.import_data(
             dataset,
@@ -304,6 +310,8 @@ def run_import(resource: BulkImportResource, dataset, *, user, dry_run: bool) ->
         )
         if dry_run or result.has_errors() or result.has_validation_errors():
             transaction.set_rollback(True)
+        elif on_success is not None:
+            on_success(result)
     return result
 
 

@@ -26,6 +26,7 @@ from loans.services.import_jobs import (
     RESOURCES,
     confirm_import,
     resource_entry,
+    resource_label,
     start_import,
     time_limit,
     user_imports,
@@ -79,8 +80,7 @@ class ImportView(PortalView, View):
             "form": form,
             "resources": RESOURCES,
             "jobs": [
-                (job, RESOURCES.get(job.resource, (None, job.resource))[1])
-                for job in user_imports(self.request.user)[:20]
+                (job, resource_label(job.resource)) for job in user_imports(self.request.user)[:20]
             ],
             "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
             "max_rows": MAX_ROWS,
@@ -118,7 +118,7 @@ class ImportJobView(PortalView, View):
         context = {
             "page_title": "批量导入",
             "job": job,
-            "label": RESOURCES.get(job.resource, (None, job.resource))[1],
+            "label": resource_label(job.resource),
             "status": job_status(job),
         }
         return render(request, "loans/imports/job.html", context)

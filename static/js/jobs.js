@@ -18,6 +18,7 @@
   var failed = part("failed");
   var error = part("error");
   var delay = 500;
+  var failures = 0; // in a row: a signed-out session or a server away; give up after 12
 
   function isRunning(status) {
     return running.indexOf(status) !== -1;
@@ -52,6 +53,7 @@
         return response.json();
       })
       .then(function (state) {
+        failures = 0;
         show(state);
         if (isRunning(state.status)) {
           delay = Math.min(delay * 1.5, 5000);
@@ -59,7 +61,8 @@
         }
       })
       .catch(function () {
-        window.setTimeout(poll, 5000);
+        failures += 1;
+        if (failures < 12) window.setTimeout(poll, 5000);
       });
   }
 

@@ -28,14 +28,32 @@ def loans(bank, other_bank):
     }
 
 
-@pytest.mark.parametrize("path", ["applications", "loans", "units", "programs"])
-def test_a_whole_id_in_a_list_url_is_refused(bank_user, loans, path):
-    response = token_client(bank_user).get(f"{API}/{path}/", {"q": ID_A.lower()})
+ID_IN_URL = (
+    "完整身份证号不得放在网址中：按身份证号查询请用 POST /api/v1/applications/search/ "
+    "或 /api/v1/loans/search/，条件放在请求体中"
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "params"),
+    [
+        ("get", "applications/", {"q": ID_A.lower()}),
+        ("get", "loans/", {"q": ["zzzz", ID_A]}),  # any value, not only the last
+        ("get", "subsidy-claims/", {"id_number": ID_A}),  # any parameter, any endpoint
+        ("get", "units/", {"q": ID_B}),
+        ("post", "loans/search/", {"q": ID_A}),  # the search's own URL too
+    ],
+)
+def test_a_whole_id_in_an_api_url_is_refused(bank_user, loans, method, url, params):
+    client = token_client(bank_user)
+    if method == "get":
+        response = client.get(f"{API}/{url}", params)
+    else:
+        response = client.post(f"{API}/{url}?q={params['q']}", {}, format="json")
     assert response.status_code == 400
     body = response.json()
-    assert body["fields"]["q"] == [
-        f"完整身份证号不得放在网址中：请用 POST /api/v1/{path}/search/ 在请求体中查询"
-    ]
+    assert body["code"] == "id_in_url" and body["message"] == ID_IN_URL
+    assert body["fields"] == {name: [ID_IN_URL] for name in params}
 
 
 def test_the_last_four_digits_still_search_in_the_url(bank_user, loans):
@@ -88,3 +106,34 @@ def test_a_bad_filter_in_the_body_is_a_400_with_the_field(bank_user, loans):
 
 def test_search_needs_a_signed_in_client(client):
     assert client.post(f"{API}/loans/search/", {"q": ID_A}).status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ([{"q": ID_A}], {"non_field_errors"}),  # not an object: never an unfiltered list
+        ("q", {"non_field_errors"}),
+        ({"q": [ID_A]}, {"q"}),
+        ({"disbursed_from": {"y": 2020}}, {"disbursed_from"}),
+    ],
+)
+def test_a_search_body_that_is_not_an_object_of_values_is_a_400(bank_user, loans, body, fields):
+    response = token_client(bank_user).post(f"{API}/loans/search/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == fields
+
+
+def test_search_takes_numbers_and_dates_as_their_text(bank_user, loans):
+    program = loans["a"].application.program_id
+    day = loans["a"].disbursed_on.isoformat()
+    response = token_client(bank_user).post(
+        f"{API}/loans/search/",
+        {"program": program, "q": ID_A, "disbursed_from": day, "disbursed_to": day},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert [row["id"] for row in response.json()["results"]] == [loans["a"].pk]
+    response = token_client(bank_user).post(
+        f"{API}/loans/search/", {"disbursed_from": 20240101}, format="json"
+    )
+    assert response.status_code == 400 and "disbursed_from" in response.json()["fields"]

@@ -51,7 +51,7 @@ def test_city_clerk_checks_fixes_and_confirms_a_loan_import(
     with page.expect_navigation():
         page.get_by_role("button", name="确认导入").click()
     expect(page.locator("#import-status")).to_have_text("排队中")
-    assert run_import_job(job.pk) == "done"
+    assert run_import_job(job.pk, "import") == "done"
     expect(page.locator("#import-done")).to_contain_text("导入完成：新增3条")
     assert Loan.objects.count() == 3
     page.goto("/imports/")

@@ -1,7 +1,8 @@
 """The 批量导入 pages: upload (checked without parsing), the job that checks and imports it,
 confirm, the limits, and the admin's import leading to the same pages."""
 
-from datetime import timedelta
+import os
+from datetime import date, timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,6 +22,7 @@ from tests.imports.conftest import LOAN_HEADERS, loan_row, read_xlsx, xlsx
 
 pytestmark = pytest.mark.django_db
 IMPORT = reverse("loans:import")
+TASK = "loans.tasks.run_import_job"
 
 
 @pytest.fixture(autouse=True)
@@ -450,14 +452,18 @@ def test_a_run_interrupted_twice_fails_the_job_and_deletes_the_file(city_user, m
         confirmed=True,
         attempts=2,
     )
-    assert import_jobs.run_import_job(job.pk) == "failed"
+    assert import_jobs.run_import_job(job.pk, "import") == "failed"
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and "中断" in job.error
     assert not (media / "upload-x.xlsx").exists()
-    assert import_jobs.run_import_job(job.pk) == "skipped"  # a late delivery does nothing
+    assert import_jobs.run_import_job(job.pk, "import") == "skipped"  # a late delivery
 
 
-def test_a_second_delivery_leaves_a_run_within_its_limits_alone(city_user, media):
+def test_a_second_delivery_leaves_a_run_within_its_limits_alone_and_its_message_pending(
+    city_user, media
+):
+    from reports import outbox
+
     job = ImportJob.objects.create(
         resource="loans",
         requested_by=city_user,
@@ -466,9 +472,134 @@ def test_a_second_delivery_leaves_a_run_within_its_limits_alone(city_user, media
         started_at=timezone.now() - timedelta(seconds=30),
         attempts=1,
     )
-    assert import_jobs.run_import_job(job.pk) == "running"
+    message = outbox.enqueue(TASK, kwargs={"job_id": job.pk, "step": "check"})
+    assert outbox.execute(message.pk) is None
+    message.refresh_from_db()
+    assert message.done_at is None and message.attempts == 0  # the sweep looks again later
     job.refresh_from_db()
     assert (job.status, job.attempts) == (ImportJob.Status.CHECKING, 1)
+
+
+def test_a_late_check_delivery_after_confirm_does_not_import(
+    client, city_user, make_approved, upload_file, monkeypatch
+):
+    apps = make_approved(2)
+    client.force_login(city_user)
+    _, job = upload_file(loans_file(apps))
+    monkeypatch.setattr(import_jobs.outbox, "enqueue", lambda *args, **kwargs: None)
+    assert import_jobs.confirm_import(city_user, job)  # import queued, not run yet
+    assert import_jobs.run_import_job(job.pk, "check") == "skipped"
+    job.refresh_from_db()
+    assert (job.status, job.confirmed) == (ImportJob.Status.QUEUED, True)
+    assert not Loan.objects.exists()
+    assert import_jobs.run_import_job(job.pk, "import") == "done"
+    assert Loan.objects.count() == 2
+
+
+def test_of_two_deliveries_that_read_the_job_only_one_claims_it(city_user):
+    job = ImportJob.objects.create(resource="loans", requested_by=city_user)
+    first, second = ImportJob.objects.get(pk=job.pk), ImportJob.objects.get(pk=job.pk)
+    assert import_jobs._claim(first, ImportJob.Status.CHECKING)
+    assert not import_jobs._claim(second, ImportJob.Status.CHECKING)
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (ImportJob.Status.CHECKING, 1)
+
+
+def test_a_database_error_puts_the_step_back_in_the_queue(
+    client, city_user, make_approved, media, monkeypatch
+):
+    from django.db import OperationalError
+
+    apps = make_approved(2)
+    media.mkdir(parents=True)
+    (media / "upload-x.xlsx").write_bytes(loans_file(apps))
+    job = ImportJob.objects.create(resource="loans", requested_by=city_user, file="upload-x.xlsx")
+    real_load = import_jobs.load_xlsx
+    calls = []
+
+    def lost_connection_once(content, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_load(content, **kwargs)
+
+    monkeypatch.setattr(import_jobs, "load_xlsx", lost_connection_once)
+    with pytest.raises(OperationalError):
+        import_jobs.run_import_job(job.pk, "check")
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.started_at) == (ImportJob.Status.QUEUED, 0, None)
+    assert import_jobs.run_import_job(job.pk, "check") == "checked"  # the retry
+
+
+def test_an_import_interrupted_after_its_commit_is_done_and_never_runs_twice(
+    client, city_user, make_approved, upload_file, send, monkeypatch
+):
+    apps = make_approved(2)
+    client.force_login(city_user)
+    _, job = upload_file(loans_file(apps))
+    real_run = import_jobs.run_import
+
+    def committed_then_killed(*args, **kwargs):
+        real_run(*args, **kwargs)  # rows and the job's mark committed together ...
+        raise SoftTimeLimitExceeded()  # ... then the soft limit strikes before the return
+
+    monkeypatch.setattr(import_jobs, "run_import", committed_then_killed)
+    confirm(send, job)
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == (ImportJob.Status.DONE, 2)
+    assert Loan.objects.count() == 2
+    monkeypatch.setattr(import_jobs, "run_import", real_run)
+    assert import_jobs.run_import_job(job.pk, "import") == "skipped"  # a redelivery
+    assert Loan.objects.count() == 2
+
+
+def test_the_deadline_is_checked_between_rows_and_stops_the_import_whole(city_user, make_approved):
+    from loans.services.imports import ImportTimedOut, load_xlsx, run_import
+
+    class AfterRows:
+        """A deadline that passes once the second row is reached."""
+
+        def __init__(self):
+            self.checks = 0
+
+        def check(self):
+            self.checks += 1
+            if self.checks >= 2:
+                raise ImportTimedOut("test")
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr("loans.services.imports.CHECK_EVERY", 1)
+    try:
+        apps = make_approved(3)
+        deadline = AfterRows()
+        resource = LoanResource(user=city_user, deadline=deadline)
+        with pytest.raises(ImportTimedOut):
+            run_import(resource, load_xlsx(loans_file(apps)), user=city_user, dry_run=False)
+    finally:
+        monkeypatch.undo()
+    assert deadline.checks == 2  # stopped at the second row, not turned into a row error
+    assert not Loan.objects.exists()
+    assert set(Application.objects.values_list("status", flat=True)) == {S.BANK_APPROVED}
+
+
+def test_an_id_in_the_file_name_is_masked(client, city_user, make_approved, upload_file):
+    from loans.services.identity import make_resident_id
+
+    (app,) = make_approved(1)
+    id_number = make_resident_id(region="360402", birth=date(1990, 1, 2), sequence=12)
+    client.force_login(city_user)
+    _, job = upload_file(loans_file([app]), name=f"王五{id_number}.xlsx")
+    assert job.filename == f"王五{id_number[:4]}{'*' * 10}{id_number[-4:]}.xlsx"
+
+
+def test_the_stored_upload_is_readable_by_its_owner_only(
+    client, city_user, make_approved, upload_file, media, monkeypatch
+):
+    monkeypatch.setattr(import_jobs.outbox, "enqueue", lambda *args, **kwargs: None)
+    (app,) = make_approved(1)
+    client.force_login(city_user)
+    _, job = upload_file(loans_file([app]))
+    assert (media / job.file).stat().st_mode & 0o777 == 0o600
 
 
 def test_old_jobs_and_unconfirmed_uploads_are_cleaned_up(city_user, media):
@@ -496,9 +627,16 @@ def test_old_jobs_and_unconfirmed_uploads_are_cleaned_up(city_user, media):
         status=ImportJob.Status.IMPORTING,
         started_at=now - timedelta(days=2),
     )
+    never_ran = ImportJob.objects.create(resource="loans", requested_by=city_user)
     old = ImportJob.objects.create(resource="loans", requested_by=city_user)
+    ImportJob.objects.filter(pk=never_ran.pk).update(created_at=now - timedelta(days=2))
     ImportJob.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=8))
+    orphan = media / "upload-orphan.xlsx"  # its request crashed before the job row
+    orphan.write_bytes(b"x")
+    os.utime(orphan, (now.timestamp() - 2 * 86400,) * 2)
     assert import_jobs.delete_old_imports(now=now) == 1
+    never_ran.refresh_from_db()
+    assert never_ran.status == ImportJob.Status.FAILED
     assert not ImportJob.objects.filter(pk=old.pk).exists()
     stale.refresh_from_db()
     assert stale.status == ImportJob.Status.FAILED and "未确认" in stale.error
@@ -515,7 +653,10 @@ def test_the_check_is_queued_through_the_outbox(client, city_user, make_approved
     client.post(IMPORT, {"resource": "loans", "file": upload(loans_file([app]))})
     job = ImportJob.objects.get()
     message = OutboxMessage.objects.get()
-    assert (message.task, message.kwargs) == ("loans.tasks.run_import_job", {"job_id": job.pk})
+    assert (message.task, message.kwargs) == (
+        "loans.tasks.run_import_job",
+        {"job_id": job.pk, "step": "check"},
+    )
     assert message.key == f"import-job:{job.pk}:check"
 
 
