@@ -100,6 +100,36 @@ def port_in_use(port: int) -> bool:
         return probe.connect_ex((HOST, port)) == 0
 
 
+# Everything started here, so the last ``finally`` can stop what a drill's own cleanup missed
+# (e.g. SIGTERM between a Popen and the assignment of its result).
+STARTED: list[subprocess.Popen] = []
+FOLDERS: list[Path] = []
+
+
+def spawn(command: list[str], **options) -> subprocess.Popen:
+    """Popen in a new session (its own process group), remembered for the final cleanup."""
+    process = subprocess.Popen(command, start_new_session=True, **options)
+    STARTED.append(process)
+    return process
+
+
+def temp_folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    FOLDERS.append(folder)
+    return folder
+
+
+def stop_processes() -> None:
+    """Stop every process started here that still runs, newest first."""
+    for process in reversed(STARTED):
+        stop_group(process, grace=10)
+
+
+def remove_folders() -> None:
+    for folder in FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def stop_group(process: subprocess.Popen | None, grace: float = 20) -> None:
     """SIGTERM a process started with its own session (and its children), then SIGKILL."""
     if process is None or process.poll() is not None:
@@ -123,7 +153,7 @@ def tail(path: Path, lines: int = 30) -> str:
 
 class PrivateCluster:
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="gonghui-faults-"))
+        self.folder = temp_folder("gonghui-faults-")
         self.data = self.folder / "data"
         self.token = ""  # the bank officer's API token, issued in the template database
         self.loan_id = 0  # an active loan of that bank
@@ -205,7 +235,7 @@ class PrivateRedis:
             return False
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 "redis-server",
                 "--port",
@@ -219,7 +249,6 @@ class PrivateRedis:
                 "--dir",
                 str(self.folder),
             ],
-            start_new_session=True,
             stdout=(self.folder / "redis.log").open("a"),
             stderr=subprocess.STDOUT,
         )
@@ -258,7 +287,7 @@ def prepare(cluster: PrivateCluster) -> None:
     cluster.create()
     env = drill_env(f"postgres://postgres@{HOST}:{PG_PORT}/{TEMPLATE_DB}", LOG_LEVEL="WARNING")
     # collectstatic needs no database: it runs beside migrate and seed_demo.
-    collect = subprocess.Popen(
+    collect = spawn(
         [PYTHON, "manage.py", "collectstatic", "--noinput"],
         cwd=ROOT,
         env=env,
@@ -313,7 +342,7 @@ def shell(code: str, env: dict) -> str:
 
 
 def start_gunicorn(env: dict, log: Path) -> subprocess.Popen:
-    server = subprocess.Popen(
+    server = spawn(
         [
             str(Path(PYTHON).with_name("gunicorn")),
             "gonghui.wsgi",
@@ -326,7 +355,6 @@ def start_gunicorn(env: dict, log: Path) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
-        start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
     )
@@ -340,7 +368,7 @@ def start_gunicorn(env: dict, log: Path) -> subprocess.Popen:
 
 
 def start_worker(env: dict, name: str, log, level: str = "WARNING") -> subprocess.Popen:
-    return subprocess.Popen(
+    return spawn(
         [
             str(Path(PYTHON).with_name("celery")),
             "-A",
@@ -357,7 +385,6 @@ def start_worker(env: dict, name: str, log, level: str = "WARNING") -> subproces
         ],
         cwd=ROOT,
         env=env,
-        start_new_session=True,
         stdout=log,
         stderr=log,
     )
@@ -510,7 +537,7 @@ def worker_killed(options, cluster: PrivateCluster) -> int:
 
     database = "drill_worker_killed"
     url = cluster.createdb(database, template=TEMPLATE_DB)
-    folder = Path(tempfile.mkdtemp(prefix="gonghui-faults-redis-"))
+    folder = temp_folder("gonghui-faults-redis-")
     redis = PrivateRedis(folder)
     env = drill_env(
         url,
@@ -679,7 +706,7 @@ def redis_stopped(options, cluster: PrivateCluster) -> int:
     from celery import Celery
 
     url = cluster.createdb("drill_redis_stopped", template=TEMPLATE_DB)
-    folder = Path(tempfile.mkdtemp(prefix="gonghui-faults-redis-"))
+    folder = temp_folder("gonghui-faults-redis-")
     redis = PrivateRedis(folder)
     broker = f"redis://{HOST}:{REDIS_PORT}/0"
     media = folder / "media"
@@ -1033,6 +1060,7 @@ def main() -> None:
     def give_up(signum, frame):
         if signum == signal.SIGALRM:
             raise DrillTimeout(f"the drills did not finish within {options.timeout} s")
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated(signum)
 
     signal.signal(signal.SIGALRM, give_up)
@@ -1066,7 +1094,10 @@ def main() -> None:
         results["terminated"] = True
     finally:
         signal.alarm(0)
-        cluster.remove()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        stop_processes()
+        cluster.remove()  # before its folder goes: pg_ctl needs the data directory
+        remove_folders()
     print(f"\n## summary ({time.monotonic() - started:.0f} s)")
     for name in names:
         outcome = results.get(name, "not run")
