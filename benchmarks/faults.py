@@ -342,6 +342,8 @@ def shell(code: str, env: dict) -> str:
 
 
 def start_gunicorn(env: dict, log: Path) -> subprocess.Popen:
+    if port_in_use(PORT):  # else the drill would measure whatever server answers there
+        raise SystemExit(f"port {PORT} is in use by another process")
     server = spawn(
         [
             str(Path(PYTHON).with_name("gunicorn")),
@@ -364,6 +366,8 @@ def start_gunicorn(env: dict, log: Path) -> subprocess.Popen:
             stop_group(server)
             raise SystemExit(f"gunicorn did not start:\n{tail(log)}")
         time.sleep(0.2)
+    if server.poll() is not None:
+        raise SystemExit(f"gunicorn exited (another server on port {PORT}?):\n{tail(log)}")
     return server
 
 
@@ -1066,8 +1070,15 @@ FULL = {"db-restart": 24, "redis-stopped": 36}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("drill", choices=[*DRILLS, "all"])
-    parser.add_argument("--seconds", type=int, help="length of the load (db-restart: 24 s)")
-    parser.add_argument("--quick", action="store_true", help="shorter load phases (CI)")
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        help="load before, during and after the fault (db-restart 24 s, redis-stopped 36 s; "
+        "redis-stopped then waits for the jobs)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter load: 15 s and 24 s (CI runs all --quick)"
+    )
     parser.add_argument("--tick", type=float, default=3, help="beat stand-in period, seconds")
     parser.add_argument(
         "--timeout", type=int, default=780, help="stop everything after this many seconds"
