@@ -241,8 +241,10 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     ),
 )
 IDEMPOTENCY_REPLAYED_HEADER = "Idempotent-Replayed"
-# A request still "running" after this long died (worker killed); its key is released.
-RUNNING_TIMEOUT = timedelta(minutes=10)
+# A request still "running" after this long died: gunicorn kills a request after 30 s (its
+# default --timeout), and a database outage can leave the claim unreleased (its DELETE
+# fails with the connection). The key is then released, so the bank's retry goes through.
+RUNNING_TIMEOUT = timedelta(minutes=2)
 
 
 def _request_hash(request) -> str:

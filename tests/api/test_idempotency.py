@@ -105,7 +105,10 @@ def test_a_key_left_running_by_a_dead_worker_is_released(bank_user, program, uni
     IdempotencyRecord.objects.update(
         state=IdempotencyRecord.State.RUNNING, response_body=None, response_status=None
     )
-    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(seconds=100))
+    response = post(client, f"{API}/applications/", payload, key="dead")
+    assert response.status_code == 409  # may still be running (gunicorn allows 30 s)
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(seconds=130))
     response = post(client, f"{API}/applications/", payload, key="dead")
     assert response.status_code == 201
     assert Application.objects.count() == 1
