@@ -26,7 +26,7 @@ from gonghui.errors import DomainError
 from loans.api import serializers as s
 from loans.filters import ApplicationFilter, LoanFilter
 from loans.models import Program, Unit
-from loans.selectors import application_list, loan_list
+from loans.selectors import application_list, application_rows, loan_list, loan_rows
 from loans.services import applications as application_services
 from loans.services import loans as loan_services
 
@@ -88,6 +88,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     filterset_class = ApplicationFilter
 
     def get_queryset(self):
+        if self.action in ("list", "retrieve"):  # the output's columns only
+            return application_rows(self.request.user)
         return application_list(self.request.user)
 
     def get_permissions(self):
@@ -213,6 +215,8 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_class = LoanFilter
 
     def get_queryset(self):
+        if self.action in ("list", "retrieve"):  # the output shows related rows by id
+            return loan_rows(self.request.user)
         return loan_list(self.request.user)
 
     def get_permissions(self):
