@@ -14,8 +14,9 @@ Run on the benchmark database only (PostgreSQL, a name containing "bench"):
 It creates its own program, unit, bank, user, applicants, enterprises and approved
 applications, all coded "BENCH-IMP-…", and removes them (and the loans and events it made)
 afterwards. Time: best of 3, ours and baseline interleaved in one run. Queries: counted
-with CaptureQueriesContext. Peak memory: a fresh subprocess per variant runs the work once
-and reports its peak RSS (VmHWM, reset just before the work) minus its RSS then (MiB).
+with ``common.QueryCounter``. Peak memory: a fresh subprocess per variant runs the work once
+and reports its peak RSS above its RSS before the work (``common.PeakMemory``, VmHWM), MiB.
+Django is set up by ``common.setup`` (DEBUG off), as for every other benchmark.
 """
 
 from __future__ import annotations
@@ -31,32 +32,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import common
+
 PREFIX = "BENCH-IMP-"
 TASK = "loan import 10,000 rows"
 REPEATS = 3
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
-    os.environ.setdefault("DEBUG", "1")  # the development settings; no secret needed
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from common import BENCH_FIELD_KEY, BENCH_HASH_KEY  # the keys the fill encrypted with
-
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", BENCH_FIELD_KEY)
-    os.environ.setdefault("PII_HASH_KEY", BENCH_HASH_KEY)
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    name = str(connection.settings_dict.get("NAME", ""))
-    if connection.vendor != "postgresql" or "bench" not in name:
-        raise SystemExit(
-            "bench_import refuses to run: DATABASE_URL must be a PostgreSQL database whose "
-            f"name contains 'bench' (got {connection.vendor} {name!r})"
-        )
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -275,43 +255,22 @@ VARIANTS = {"ours": run_ours, "baseline": run_baseline}
 
 
 def timed(variant: str, data: dict) -> tuple[float, int, int]:
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
-
-    # The log holds at most 9,000 queries: a full log (after prepare) would capture nothing.
-    reset_queries()
-    with CaptureQueriesContext(connection) as queries:
+    with common.QueryCounter() as queries:
         start = time.perf_counter()
         count = VARIANTS[variant](data["path"], data["user_id"])
         seconds = time.perf_counter() - start
     reset()
     if count != data["rows"]:
         raise SystemExit(f"{variant} wrote {count} loans, expected {data['rows']}")
-    return seconds, len(queries), count
-
-
-def _status_mib(field: str) -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024  # kB
-    raise RuntimeError(f"{field} not in /proc/self/status")
+    return seconds, queries.count, count
 
 
 def child(variant: str, data: dict) -> None:
-    """In a fresh process: run the variant once and print its peak memory above the start.
-
-    The peak is the kernel's high-water mark (VmHWM), reset just before the work by
-    writing 5 to /proc/self/clear_refs. (ru_maxrss would not do: it survives exec, so a
-    child started from the large parent would report the parent's size.)
-    """
-    setup_django()
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")
-    before = _status_mib("VmRSS")
-    VARIANTS[variant](data["path"], data["user_id"])
-    peak = _status_mib("VmHWM")
-    print(json.dumps({"peak_mib": max(peak - before, 0.0)}))
+    """In a fresh process: run the variant once and print its peak memory above the start."""
+    common.setup()
+    with common.PeakMemory() as peak:
+        VARIANTS[variant](data["path"], data["user_id"])
+    print(json.dumps({"peak_mib": peak.mib}))
 
 
 def peak_memory(variant: str, data: dict) -> float:
@@ -329,7 +288,7 @@ def peak_memory(variant: str, data: dict) -> float:
 
 def measure(*, rows: int = 10_000) -> list[dict]:
     """Ours and the baseline on the same file: best of 3 seconds, queries, peak memory."""
-    setup_django()
+    common.setup()
     data = prepare(rows)
     try:
         best = {v: None for v in VARIANTS}
@@ -369,7 +328,7 @@ def main() -> None:
         child(args.child, json.loads(args.data))
         return
     results = measure(rows=args.rows)
-    print("peak memory: peak RSS (VmHWM) of a fresh subprocess minus its RSS before the work")
+    print(f"peak memory: {common.MEMORY_METHOD}")
     print(f"{'task':<26}{'variant':<10}{'seconds':>9}{'queries':>9}{'peak MiB':>10}{'rows':>8}")
     for r in results:
         print(

@@ -6,15 +6,15 @@ Run the scripts from the repository root against a PostgreSQL database whose nam
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gonghui_bench \
         .venv/bin/python benchmarks/run.py
 
-Peak memory is measured in a fresh subprocess per measurement: ``ru_maxrss`` after the work
-minus the process's resident set size just before it (so Django's own start-up is not counted).
+Peak memory is measured in a fresh subprocess per measurement (:class:`PeakMemory`): the
+kernel's high-water mark of resident memory (VmHWM), reset just before the work, minus the
+resident set size then, so Django's own start-up is not counted.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-MEMORY_METHOD = "peak RSS of a fresh subprocess per measurement (ru_maxrss − RSS before the work)"
+MEMORY_METHOD = (
+    "peak RSS of a fresh subprocess per measurement (VmHWM reset before the work − RSS then)"
+)
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -94,15 +96,34 @@ def raw_connection():
     )
 
 
-def rss_mib() -> float:
-    """The current resident set size of this process."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS, VmHWM), in MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+class PeakMemory:
+    """The peak resident memory of the work in the ``with`` block, above the RSS before it.
+
+    The kernel's high-water mark (VmHWM) is reset on entry by writing 5 to
+    /proc/self/clear_refs and read on exit. (``ru_maxrss`` would not do: it counts the
+    process's whole life, Django's start-up included, and survives exec, so a child started
+    from a large parent would report the parent's size.)
+    """
+
+    mib: float = 0.0
+
+    def __enter__(self) -> PeakMemory:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        self._before = _status_mib("VmRSS")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.mib = max(_status_mib("VmHWM") - self._before, 0.0)
 
 
 class QueryCounter:
@@ -131,16 +152,17 @@ class QueryCounter:
 
 def measure_here(work: Callable[[], tuple[int, int]]) -> dict:
     """Time ``work`` in this process; it returns (rows, queries). For child processes."""
-    before = rss_mib()
-    start, cpu_start = time.perf_counter(), time.process_time()
-    rows, queries = work()
-    seconds = time.perf_counter() - start
+    with PeakMemory() as peak:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        rows, queries = work()
+        seconds = time.perf_counter() - start
+        cpu_seconds = time.process_time() - cpu_start
     return {
         "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu_start,
+        "cpu_seconds": cpu_seconds,
         "queries": queries,
         "rows": rows,
-        "peak_mib": max(max_rss_mib() - before, 0.0),
+        "peak_mib": peak.mib,
     }
 
 

@@ -13,6 +13,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from gonghui.filters import QuickSelect, ReferenceChoiceFilter
 from gonghui.pii import keyed_hash
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, LoanStatus, LoanType
 from loans.models import Application, Bank, Loan, Program, Unit
@@ -101,27 +102,24 @@ def _id_hash_filter() -> django_filters.CharFilter:
 class ApplicationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索", help_text=SEARCH_HELP)
     idh = _id_hash_filter()
-    program = django_filters.ModelChoiceFilter(
+    program = ReferenceChoiceFilter(
         queryset=Program.objects.all(), label="贷款项目", empty_label="全部"
     )
-    unit = django_filters.ModelChoiceFilter(
-        queryset=Unit.objects.all(), label="单位", empty_label="全部"
-    )
+    unit = ReferenceChoiceFilter(queryset=Unit.objects.all(), label="单位", empty_label="全部")
     status = django_filters.ChoiceFilter(
-        choices=ApplicationStatus.choices, label="状态", empty_label="全部"
+        choices=ApplicationStatus.choices, label="状态", empty_label="全部", widget=QuickSelect
     )
     channel = django_filters.ChoiceFilter(
-        choices=ApplicationChannel.choices, label="申报方式", empty_label="全部"
+        choices=ApplicationChannel.choices, label="申报方式", empty_label="全部", widget=QuickSelect
     )
     founder_class = django_filters.ChoiceFilter(
         field_name="applicant__founder_class",
         choices=FounderClass.choices,
         label="创业人员类型",
         empty_label="全部",
+        widget=QuickSelect,
     )
-    bank = django_filters.ModelChoiceFilter(
-        queryset=Bank.objects.all(), label="合作银行", empty_label="全部"
-    )
+    bank = ReferenceChoiceFilter(queryset=Bank.objects.all(), label="合作银行", empty_label="全部")
     applied_from = django_filters.DateFilter(
         field_name="applied_on", lookup_expr="gte", label="申请日期自"
     )
@@ -143,20 +141,16 @@ class LoanFilter(django_filters.FilterSet):
         method="filter_q", label="搜索", help_text=f"合同编号、{SEARCH_HELP}"
     )
     idh = _id_hash_filter()
-    program = django_filters.ModelChoiceFilter(
+    program = ReferenceChoiceFilter(
         queryset=Program.objects.all(), label="贷款项目", empty_label="全部"
     )
-    unit = django_filters.ModelChoiceFilter(
-        queryset=Unit.objects.all(), label="单位", empty_label="全部"
-    )
-    bank = django_filters.ModelChoiceFilter(
-        queryset=Bank.objects.all(), label="合作银行", empty_label="全部"
-    )
+    unit = ReferenceChoiceFilter(queryset=Unit.objects.all(), label="单位", empty_label="全部")
+    bank = ReferenceChoiceFilter(queryset=Bank.objects.all(), label="合作银行", empty_label="全部")
     status = django_filters.ChoiceFilter(
-        choices=LoanStatus.choices, label="状态", empty_label="全部"
+        choices=LoanStatus.choices, label="状态", empty_label="全部", widget=QuickSelect
     )
     loan_type = django_filters.ChoiceFilter(
-        choices=LoanType.choices, label="贷款类型", empty_label="全部"
+        choices=LoanType.choices, label="贷款类型", empty_label="全部", widget=QuickSelect
     )
     disbursed_from = django_filters.DateFilter(
         field_name="disbursed_on", lookup_expr="gte", label="放款日期自"

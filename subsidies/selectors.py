@@ -17,7 +17,8 @@ from accounts.scoping import restrict
 from gonghui.inputs import FieldErrors, clean_text, parse_count, parse_date
 from gonghui.money import ZERO
 from loans.choices import LoanType
-from loans.models import Program
+from loans.models import Loan, Program
+from loans.selectors import only_related
 from subsidies.choices import ClaimStatus
 from subsidies.models import AllocationResult, PaymentBatch, SubsidyClaim
 from subsidies.services.allocation import (
@@ -86,6 +87,17 @@ def claim_ledger(*, user, filters: Mapping | None = None) -> QuerySet[SubsidyCla
     return queryset.filter(lookups).order_by("-end_on", "-id")
 
 
+def claim_rows(*, user, filters: Mapping | None = None) -> QuerySet[SubsidyClaim]:
+    """The ledger as the bank API lists it: each claim with its loan's contract number and
+    no other join (the output shows program, unit, bank and batch by id)."""
+    return (
+        claim_ledger(user=user, filters=filters)
+        .select_related(None)
+        .select_related("loan")
+        .defer(*only_related("loan", Loan, ("contract_number",)))
+    )
+
+
 @dataclass(frozen=True)
 class LedgerTotals:
     """The footer of the ledger: claims and amounts, and what has been paid."""
@@ -150,6 +162,7 @@ __all__ = [
     "allocation_table",
     "batch_claims",
     "claim_ledger",
+    "claim_rows",
     "ledger_totals",
     "payment_batches",
 ]

@@ -8,7 +8,7 @@ their fields; money is a string with two places, rates a percent string.
 
 from rest_framework import serializers
 
-from gonghui.api import DecimalStringField, money_field, rate_field
+from gonghui.api import DecimalStringField, label_field, money_field, rate_field
 from loans.choices import (
     ApplicationChannel,
     FounderClass,
@@ -82,7 +82,7 @@ class EnterpriseOutputSerializer(serializers.Serializer):
 class ApplicationOutputSerializer(serializers.ModelSerializer):
     applicant = ApplicantOutputSerializer(read_only=True)
     enterprise = EnterpriseOutputSerializer(read_only=True)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = label_field(Application, "status")
     amount = money_field()
     approved_amount = money_field(allow_null=True)
     approved_rate = rate_field(allow_null=True)
@@ -225,7 +225,7 @@ class LoanOutputSerializer(serializers.ModelSerializer):
     subsidised_principal = money_field()
     leveraged_amount = money_field()
     annual_rate = rate_field()
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = label_field(Loan, "status")
 
     class Meta:
         model = Loan

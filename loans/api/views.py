@@ -27,7 +27,7 @@ from loans.api import serializers as s
 from loans.api.search import BodySearchMixin, search_schema
 from loans.filters import ApplicationFilter, LoanFilter
 from loans.models import Program, Unit
-from loans.selectors import application_list, loan_list
+from loans.selectors import application_list, application_rows, loan_list, loan_rows
 from loans.services import applications as application_services
 from loans.services import loans as loan_services
 
@@ -97,6 +97,8 @@ class ApplicationViewSet(
     filterset_class = ApplicationFilter
 
     def get_queryset(self):
+        if self.action in ("list", "retrieve", "search"):  # the output's columns only
+            return application_rows(self.request.user)
         return application_list(self.request.user)
 
     def get_permissions(self):
@@ -225,6 +227,8 @@ class LoanViewSet(
     filterset_class = LoanFilter
 
     def get_queryset(self):
+        if self.action in ("list", "retrieve", "search"):  # the output shows related rows by id
+            return loan_rows(self.request.user)
         return loan_list(self.request.user)
 
     def get_permissions(self):

@@ -29,7 +29,7 @@ from loans.filters import SORTS, ApplicationFilter
 from loans.forms import ApplicationIntakeForm
 from loans.models import Applicant, Bank, Enterprise, PersonalDataAccess, Unit
 from loans.models.webhooks import ApiAuditEntry
-from loans.selectors import application_detail, application_list, overdue_applications
+from loans.selectors import application_detail, application_list, application_rows, only_overdue
 from loans.services.applications import (
     OPEN_STATUSES,
     OPINION_ROLES,
@@ -73,11 +73,9 @@ class ApplicationListView(PortalView, ResidentIdSearchMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        base = (
-            overdue_applications(user)
-            if self.request.GET.get("overdue")
-            else application_list(user)
-        )
+        base = application_rows(user, joins=("unit", "bank"))
+        if self.request.GET.get("overdue"):
+            base = only_overdue(base)
         filterset = ApplicationFilter(self.request.GET, queryset=base)
         filterset.form.fields["unit"].queryset = restrict(Unit.objects.all(), user)
         queryset = filterset.qs
@@ -95,7 +93,8 @@ class ApplicationListView(PortalView, ResidentIdSearchMixin, TemplateView):
             sort=sort,
             query=query.urlencode(),
             can_batch=self.role in UNION_STAFF,
-            banks=Bank.objects.all(),
+            # The bank filter's rows: the batch form's select reuses them, no second query.
+            banks=filterset.form.fields["bank"].queryset,
         )
         return context
 

@@ -25,7 +25,7 @@ from loans.choices import OperatingStatus
 from loans.exports import LOAN_SORTS
 from loans.filters import LoanFilter
 from loans.models import FollowUp, Loan, Repayment, Unit
-from loans.selectors import follow_ups_due, loan_list, quarter_of
+from loans.selectors import follow_ups_due, loan_list, loan_table_rows, quarter_of
 from loans.services.loans import record_follow_up
 from loans.views.applications import PAGE_SIZES, paginate
 from loans.views.search import ResidentIdSearchMixin
@@ -45,7 +45,7 @@ class LoanListView(PortalView, ResidentIdSearchMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        filterset = LoanFilter(self.request.GET, queryset=loan_list(user))
+        filterset = LoanFilter(self.request.GET, queryset=loan_table_rows(user))
         # Offer only the units the user may see (one unit for county staff).
         filterset.form.fields["unit"].queryset = restrict(Unit.objects.all(), user)
         sort = self.request.GET.get("sort", "-disbursed_on")

@@ -7,7 +7,7 @@ from rest_framework import viewsets
 from gonghui.api import error_responses
 from gonghui.errors import DomainError
 from subsidies.api.serializers import SubsidyClaimSerializer
-from subsidies.selectors import claim_ledger
+from subsidies.selectors import claim_rows
 
 READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 LEDGER_FILTERS = {
@@ -50,4 +50,4 @@ class SubsidyClaimViewSet(viewsets.ReadOnlyModelViewSet):
                 "筛选条件有误",
                 field_errors={name: ["不能包含空字符"] for name in bad},
             )
-        return claim_ledger(user=self.request.user, filters=filters)
+        return claim_rows(user=self.request.user, filters=filters)
