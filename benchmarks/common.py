@@ -264,3 +264,16 @@ def print_table(measurements: list[Measurement | dict], *, out=None) -> None:
             f"| {base['peak_mib']:.1f} | {_cpu(ours)} | {_cpu(base)} | {cpu_ratio} |",
             file=out,
         )
+
+
+def production_env(label: str, host: str) -> dict[str, str]:
+    """Environment of a server run with production settings (DEBUG off) and throwaway keys,
+    for the load test and the fault drills; ``label`` names the run in the secret key."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": f"{label}-only-" + "x" * 50,
+        "FIELD_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM=",
+        "PII_HASH_KEY": f"{label}-only-pii-hash-key-0123456789abcdef",
+        "ALLOWED_HOSTS": host,
+        "SECURE_SSL_REDIRECT": "0",
+    }

@@ -52,6 +52,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PG_BIN = (
@@ -69,14 +71,7 @@ HOST, PORT = "127.0.0.1", 8766
 INTEREST = Decimal("1.23")
 TEMPLATE_DB = "gonghui_template"
 # Settings every drill's processes share: production (DEBUG=0), throwaway keys.
-BASE_ENV = {
-    "DEBUG": "0",
-    "SECRET_KEY": "fault-drill-only-" + "x" * 50,
-    "FIELD_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM=",
-    "PII_HASH_KEY": "fault-drill-only-pii-hash-key-0123456789abcdef",
-    "ALLOWED_HOSTS": HOST,
-    "SECURE_SSL_REDIRECT": "0",
-}
+BASE_ENV = common.production_env("fault-drill", HOST)
 
 
 class DrillTimeout(Exception):

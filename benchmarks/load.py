@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST, PORT = "127.0.0.1", 8765
@@ -169,12 +171,7 @@ def main() -> None:
 
     env = {
         **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "load-test-only-" + "x" * 50,
-        "FIELD_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHkta2V5LTAxMjM0NTY3ODlhYmM=",
-        "PII_HASH_KEY": "load-test-only-pii-hash-key-0123456789abcdef",
-        "ALLOWED_HOSTS": HOST,
-        "SECURE_SSL_REDIRECT": "0",
+        **common.production_env("load-test", HOST),
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
     }
