@@ -14,7 +14,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from import_export.admin import ImportExportMixin
@@ -25,7 +24,7 @@ from accounts.permissions import int_id
 from accounts.scoping import role_of
 from gonghui.errors import DomainError
 from loans.choices import LoanType
-from loans.filters import ID_HASH_PARAM, ID_HASH_PATTERN, hide_resident_id
+from loans.filters import ID_HASH_PARAM, by_id_hash, hide_resident_id
 from loans.models import (
     Applicant,
     Application,
@@ -50,6 +49,7 @@ from loans.services.identity import (
 )
 from loans.services.imports import SafeXLSX
 from loans.services.privacy import record_access
+from loans.views.search import see_other
 
 # The admin forms below carry no Meta: ModelAdmin.get_form() supplies the model and the
 # fields (those of the fieldsets, minus the read-only ones).
@@ -248,12 +248,9 @@ class ResidentIdHashFilter(admin.SimpleListFilter):
         return [(self.value(), "按输入的完整身份证号")] if self.value() else []
 
     def queryset(self, request, queryset):
-        value = (self.value() or "").strip().lower()
-        if not value:
+        if not self.value():
             return queryset
-        if not ID_HASH_PATTERN.fullmatch(value):
-            return queryset.none()
-        return queryset.filter(id_number_hash=value)
+        return by_id_hash(queryset, self.value(), field="id_number_hash")
 
 
 @admin.register(Applicant)
@@ -298,9 +295,7 @@ class ApplicantAdmin(ValidatedImportExportMixin, ScopedModelAdmin):
         or browser history entry of the result (loans/views/search.py explains the lists')."""
         hidden = hide_resident_id(request.GET)
         if hidden is not None:
-            response = HttpResponseRedirect(f"{request.path}?{hidden.urlencode()}")
-            response.status_code = 303
-            return response
+            return see_other(request, hidden)
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -22,7 +22,7 @@ from gonghui.errors import DomainError
 from gonghui.money import ZERO
 from gonghui.spreadsheets import safe_text
 from loans.choices import LoanStatus, LoanType, ReviewChannel
-from loans.filters import ID_HASH_PATTERN, LoanFilter, hide_resident_id
+from loans.filters import LoanFilter, clean_id_hash, hide_resident_id
 from loans.models import Bank, Loan, Unit
 from reports.exports import mask_name
 
@@ -111,9 +111,12 @@ def loan_export_params(data, user) -> dict:
     sort = str(data.get("sort") or DEFAULT_SORT)
     if sort not in LOAN_SORTS:
         errors.setdefault("sort", []).append("排序方式无效")
-    id_hash = str(data.get("idh") or "").strip().lower()
-    if id_hash and not ID_HASH_PATTERN.fullmatch(id_hash):
-        errors.setdefault("idh", []).append("身份证号查询条件无效，请重新输入身份证号查询")
+    try:
+        id_hash = clean_id_hash(data.get("idh"))
+    except DomainError as error:
+        id_hash = ""
+        for name, messages in error.field_errors.items():
+            errors.setdefault(name, []).extend(messages)
     if errors:
         raise DomainError("validation_error", "导出条件有误", field_errors=errors)
     cleaned = form.cleaned_data

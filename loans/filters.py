@@ -13,6 +13,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from gonghui.errors import DomainError
 from gonghui.filters import QuickSelect, ReferenceChoiceFilter
 from gonghui.pii import keyed_hash
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, LoanStatus, LoanType
@@ -61,13 +62,26 @@ def hide_resident_id(data):
     return hidden
 
 
-def by_id_hash(queryset, value: str, *, prefix: str = ""):
-    """The rows whose applicant's ``id_number_hash`` is *value* (an ``idh`` token); a value
-    that is no such hash matches nothing."""
-    value = (value or "").strip().lower()
-    if not ID_HASH_PATTERN.fullmatch(value):
+def clean_id_hash(value) -> str:
+    """An ``idh`` value as stored in ``id_number_hash`` (stripped, lower case); "" when blank.
+
+    Raises DomainError (field ``idh``) for a value that is no such hash."""
+    text = str(value or "").strip().lower()
+    if text and not ID_HASH_PATTERN.fullmatch(text):
+        raise DomainError.for_field(
+            ID_HASH_PARAM, "id_hash_invalid", "身份证号查询条件无效，请重新输入身份证号查询"
+        )
+    return text
+
+
+def by_id_hash(queryset, value: str, *, field: str = "applicant__id_number_hash"):
+    """The rows whose ``field`` (an applicant's ``id_number_hash``) is *value*, an ``idh``
+    token; a value that is no such hash matches nothing."""
+    try:
+        value = clean_id_hash(value)
+    except DomainError:
         return queryset.none()
-    return queryset.filter(**{f"{prefix}applicant__id_number_hash": value})
+    return queryset.filter(**{field: value}) if value else queryset.none()
 
 
 def search_people(queryset, value: str, *, prefix: str = ""):
@@ -172,4 +186,4 @@ class LoanFilter(django_filters.FilterSet):
         )
 
     def filter_idh(self, queryset, name, value):
-        return by_id_hash(queryset, value, prefix="application__")
+        return by_id_hash(queryset, value, field="application__applicant__id_number_hash")

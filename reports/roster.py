@@ -31,7 +31,7 @@ from gonghui.inputs import FieldErrors, clean_text, parse_date
 from gonghui.money import WAN
 from gonghui.spreadsheets import safe_text
 from loans.choices import ApplicationChannel, ApplicationStatus, FounderClass, OpinionKind
-from loans.filters import ID_HASH_PATTERN, by_id_hash, hide_resident_id, search_people
+from loans.filters import by_id_hash, clean_id_hash, hide_resident_id, search_people
 from loans.models import Application, Bank, Opinion, PersonalDataAccess, Program, Unit
 from loans.services.identity import birth_date_or_none, mask_mobile, mask_resident_id
 from loans.services.privacy import record_access
@@ -138,9 +138,7 @@ def roster_params(data, user) -> dict:
         if bank_id is None or not Bank.objects.filter(pk=bank_id).exists():
             errors.add("bank", "合作银行不存在")
     search = errors.attempt("q", lambda: clean_text(data.get("q"), max_length=50, field="q"))
-    id_hash = str(data.get("idh") or "").strip().lower()
-    if id_hash and not ID_HASH_PATTERN.fullmatch(id_hash):
-        errors.add("idh", "身份证号查询条件无效，请重新输入身份证号查询")
+    id_hash = errors.attempt("idh", lambda: clean_id_hash(data.get("idh")))
     dates = {}
     for name, label in (("applied_from", "申请日期起"), ("applied_to", "申请日期止")):
         text = str(data.get(name) or "").strip()

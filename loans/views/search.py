@@ -22,7 +22,8 @@ from loans.filters import ID_HASH_PARAM, hide_resident_id
 FORM_ONLY = ("csrfmiddlewaretoken",)
 
 
-def _see_other(request, query: QueryDict) -> HttpResponseRedirect:
+def see_other(request, query: QueryDict) -> HttpResponseRedirect:
+    """303 to the same path with ``query`` (a POST answered by a GET of its result)."""
     url = f"{request.path}?{query.urlencode()}" if query else request.path
     response = HttpResponseRedirect(url)
     response.status_code = 303
@@ -35,7 +36,7 @@ class ResidentIdSearchMixin:
     def get(self, request, *args, **kwargs):
         hidden = hide_resident_id(request.GET)
         if hidden is not None:
-            return _see_other(request, hidden)
+            return see_other(request, hidden)
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -46,4 +47,4 @@ class ResidentIdSearchMixin:
             query.pop(name)  # an empty filter is no filter: keep the URL short
         if query.get("q"):
             query.pop(ID_HASH_PARAM, None)  # a new search replaces an earlier whole-ID one
-        return _see_other(request, hide_resident_id(query) or query)
+        return see_other(request, hide_resident_id(query) or query)
