@@ -73,18 +73,17 @@ def enqueue(task_name: str, *, kwargs: dict | None = None, key: str | None = Non
         else:
             message, created = OutboxMessage.objects.get_or_create(key=key, defaults=values)
     if created:
-        transaction.on_commit(lambda: publish(message.pk))
+        transaction.on_commit(lambda: publish(message.pk, task_name))
     return message
 
 
-def _limits(message_id: int) -> dict:
-    """The Celery time limits declared on the message's task, for the carrier task's run.
+def _limits(task_name: str) -> dict:
+    """The Celery time limits declared on a message's task, for the carrier task's run.
 
     The worker runs ``run_outbox_message``, which calls the task's function; the limits
     travel with that message (``soft_time_limit``/``time_limit`` are per-message options).
     """
-    name = OutboxMessage.objects.filter(pk=message_id).values_list("task", flat=True).first()
-    task = _app().tasks.get(name) if name else None
+    task = _app().tasks.get(task_name)
     limits = {}
     for option in ("soft_time_limit", "time_limit"):
         value = getattr(task, option, None)
@@ -93,7 +92,7 @@ def _limits(message_id: int) -> dict:
     return limits
 
 
-def publish(message_id: int) -> bool:
+def publish(message_id: int, task_name: str) -> bool:
     """Hand one message to the broker (or run it here when eager); never raises.
 
     Returns whether it was handed over (or run). A failure is logged and stored on the row.
@@ -116,7 +115,7 @@ def publish(message_id: int) -> bool:
                 args=[message_id],
                 connection=conn,
                 retry=False,
-                **_limits(message_id),
+                **_limits(task_name),
             )
     except Exception as error:  # broker down: stays pending for the sweep
         logger.warning("outbox message %s not published: %s", message_id, error)
@@ -191,10 +190,10 @@ def sweep(now=None, limit: int = SWEEP_BATCH) -> int:
         query = due_messages(now)
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True)
-        ids = list(query.values_list("id", flat=True)[:limit])
-        OutboxMessage.objects.filter(pk__in=ids).update(dispatched_at=now)
+        due = list(query.values_list("id", "task")[:limit])
+        OutboxMessage.objects.filter(pk__in=[pk for pk, _ in due]).update(dispatched_at=now)
     published = 0
-    for message_id in ids:
-        if publish(message_id):
+    for message_id, task_name in due:
+        if publish(message_id, task_name):
             published += 1
     return published
